@@ -1,0 +1,70 @@
+"""The roles of the dispatch center, as Django groups, and the permissions each one holds."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
+
+
+class Role:
+    OPERATOR = "operator"
+    TECHNICIAN = "technician"
+    MANAGER = "manager"
+    REVIEWER = "reviewer"
+    ADMIN = "admin"
+
+    LABELS = {
+        OPERATOR: _("Operator"),
+        TECHNICIAN: _("Technician"),
+        MANAGER: _("Manager"),
+        REVIEWER: _("Complaint reviewer"),
+        ADMIN: _("Administrator"),
+    }
+    ALL = tuple(LABELS)
+
+
+# "app_label.codename" per role. Permissions of models a later issue adds are listed here when that model lands;
+# role_sync() grants exactly what exists, so a missing model is skipped rather than failing the sync.
+PERMISSIONS = {
+    Role.OPERATOR: ["regions.view_division", "regions.view_servicearea"],
+    Role.TECHNICIAN: [],
+    Role.MANAGER: ["regions.view_division", "regions.view_servicearea", "regions.view_divisionalias"],
+    Role.REVIEWER: ["regions.view_division"],
+    Role.ADMIN: [
+        "regions.view_division",
+        "regions.change_division",
+        "regions.view_divisionalias",
+        "regions.add_divisionalias",
+        "regions.change_divisionalias",
+        "regions.delete_divisionalias",
+        "regions.view_servicearea",
+        "regions.add_servicearea",
+        "regions.change_servicearea",
+        "regions.delete_servicearea",
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+    ],
+}
+
+
+def user_roles(user: AbstractBaseUser) -> frozenset[str]:
+    """Return the role names of a signed-in user (superusers hold the admin role)."""
+    if not user.is_authenticated:
+        return frozenset()
+    cached = getattr(user, "_role_names", None)
+    if cached is None:
+        cached = frozenset(user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
+        if user.is_superuser:
+            cached |= {Role.ADMIN}
+        user._role_names = cached
+    return cached
+
+
+# Each role's own screen. Screens that a later issue builds render a plain "not built yet" page until then.
+ROLE_SCREENS = {
+    Role.OPERATOR: "accounts:console",
+    Role.TECHNICIAN: "accounts:technician",
+    Role.MANAGER: "accounts:dashboard",
+    Role.REVIEWER: "accounts:complaints",
+    Role.ADMIN: "admin:index",
+}

@@ -1,0 +1,88 @@
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
+
+from accounts.roles import ROLE_SCREENS, Role, user_roles
+from regions.selectors import division_list_search, served_codes
+
+
+def role_required(role: str):
+    """Let in users holding `role` (administrators may open every screen); others get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(request, *args, **kwargs):
+            roles = user_roles(request.user)
+            if role not in roles and Role.ADMIN not in roles:
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+@login_required
+def home(request):
+    """Send each user to their role's screen; offer a choice to users with several roles."""
+    roles = [role for role in Role.ALL if role in user_roles(request.user)]
+    if len(roles) == 1:
+        return redirect(ROLE_SCREENS[roles[0]])
+    screens = [(Role.LABELS[role], reverse(ROLE_SCREENS[role])) for role in roles]
+    return render(request, "accounts/home.html", {"screens": screens}, status=200 if roles else 403)
+
+
+def _pending(request, *, title, description):
+    return render(request, "accounts/pending_screen.html", {"title": title, "description": description})
+
+
+@role_required(Role.OPERATOR)
+def console(request):
+    """The operator's screen; until the ticket console lands it offers the service-area check."""
+    return render(request, "accounts/console.html")
+
+
+@require_GET
+@role_required(Role.OPERATOR)
+def region_lookup(request):
+    """HTML fragment of type-ahead results for the service-area check."""
+    query = request.GET.get("q", "").strip()[:40]
+    divisions = division_list_search(query=query) if query else []
+    return render(
+        request,
+        "regions/_search_results.html",
+        {"query": query, "divisions": divisions, "served": served_codes(divisions=divisions)},
+    )
+
+
+@role_required(Role.TECHNICIAN)
+def technician(request):
+    return _pending(
+        request,
+        title=_("My jobs"),
+        description=_("Job offers and your jobs will appear here once technician dispatch is switched on."),
+    )
+
+
+@role_required(Role.MANAGER)
+def dashboard(request):
+    return _pending(
+        request,
+        title=_("SLA dashboard"),
+        description=_("Response-time compliance and breach reports will appear here once tickets are recorded."),
+    )
+
+
+@role_required(Role.REVIEWER)
+def complaints(request):
+    return _pending(
+        request,
+        title=_("Complaint queue"),
+        description=_("Complaints and their evidence will appear here once complaint handling is switched on."),
+    )

@@ -1,0 +1,9 @@
+"""Settings for the test suite: the real settings, with a fast password hasher and their own Redis databases."""
+
+import os
+
+os.environ.setdefault("REDIS_DB_BASE", "4")
+
+from config.settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Vendor the front-end assets from the npm registry at pinned versions (no CDN: the app must work on a closed
+# network). Run with `make vendor`; the files it writes are committed. Licences are copied beside each package.
+set -eu
+cd "$(dirname "$0")"
+BOOTSTRAP=5.3.9
+HTMX=2.0.11
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fetch() {  # package version
+    (cd "$tmp" && npm pack --silent "$1@$2" >/dev/null && mkdir -p "$1" && tar -xzf "$1"-*.tgz -C "$1" --strip-components=1)
+}
+fetch bootstrap "$BOOTSTRAP"
+fetch htmx.org "$HTMX"
+rm -rf bootstrap htmx
+mkdir -p bootstrap/css bootstrap/js htmx
+cp "$tmp/bootstrap/dist/css/bootstrap.min.css" "$tmp/bootstrap/dist/css/bootstrap.min.css.map" bootstrap/css/
+cp "$tmp/bootstrap/dist/js/bootstrap.bundle.min.js" "$tmp/bootstrap/dist/js/bootstrap.bundle.min.js.map" bootstrap/js/
+cp "$tmp/bootstrap/LICENSE" bootstrap/LICENSE
+cp "$tmp/htmx.org/dist/htmx.min.js" htmx/htmx.min.js
+cp "$tmp/htmx.org/LICENSE" htmx/LICENSE
+printf 'bootstrap %s\nhtmx.org %s\n' "$BOOTSTRAP" "$HTMX" > VERSIONS
+echo "vendored: $(tr '\n' ' ' < VERSIONS)"
