@@ -1,5 +1,7 @@
-from django.db.models import Case, IntegerField, Q, Value, When
+import heapq
+from collections.abc import Iterable
 
+from regions.catalogue import DivisionSummary, catalogue_index
 from regions.models import Division, ServiceArea
 
 SEARCH_LIMIT = 20
@@ -12,52 +14,49 @@ _LEVEL_ORDER = {
 }
 
 
-def is_served(division: Division) -> bool:
+def is_served(division: Division | DivisionSummary) -> bool:
     """Return whether the division or one of its ancestors is an active service area."""
-    return ServiceArea.objects.filter(
-        division_id__in=[*division.ancestor_codes, division.code], is_active=True
-    ).exists()
+    codes = [*division.ancestor_codes, division.code]
+    return ServiceArea.objects.filter(division_id__in=codes, is_active=True).exists()
 
 
-def served_codes(*, divisions: list[Division]) -> set[str]:
-    """Return the codes of `divisions` that are served, in one query."""
+def served_codes(*, divisions: Iterable[Division | DivisionSummary]) -> set[str]:
+    """Return the codes of `divisions` that are served (themselves or through an ancestor), in one query."""
+    divisions = list(divisions)
     wanted = {code for division in divisions for code in (*division.ancestor_codes, division.code)}
+    if not wanted:
+        return set()
     active = set(
         ServiceArea.objects.filter(division_id__in=wanted, is_active=True).values_list("division_id", flat=True)
     )
-    return {d.code for d in divisions if active.intersection((*d.ancestor_codes, d.code))}
+    return {d.code for d in divisions if not active.isdisjoint((*d.ancestor_codes, d.code))}
 
 
-def division_list_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Division]:
+def division_list_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[DivisionSummary]:
     """Return divisions matching a type-ahead query: Chinese text anywhere in the path, or pinyin/initials of the name.
 
-    Several words must all match (临汾 永和). Ranking: name starts with the query, name contains it, only the path
-    contains it; within each, counties before townships before prefectures and provinces, then shorter paths.
+    Several words must all match (临汾 永和). Ranking: the name starts with the last word, the name contains it, only
+    the path contains it; within each, counties before townships before prefectures and provinces, then by path.
     """
     words = query.split()
     if not words:
         return []
-    condition = Q()
-    name_rank = []
+    rows = catalogue_index().summaries
     for word in words:
         if word.isascii():
             lowered = word.lower()
-            condition &= Q(initials__startswith=lowered) | Q(pinyin__startswith=lowered)
-            name_rank.append(When(Q(initials=lowered) | Q(pinyin=lowered), then=Value(0)))
+            rows = [row for row in rows if row.initials.startswith(lowered) or row.pinyin.startswith(lowered)]
         else:
-            condition &= Q(full_name__contains=word)
-            name_rank += [
-                When(name__startswith=word, then=Value(0)),
-                When(name__contains=word, then=Value(1)),
-            ]
+            rows = [row for row in rows if word in row.full_name]
     last = words[-1]
-    rank = Case(*name_rank, default=Value(2 if not last.isascii() else 1), output_field=IntegerField())
-    level = Case(
-        *(When(level=lv, then=Value(order)) for lv, order in _LEVEL_ORDER.items()), output_field=IntegerField()
-    )
-    return list(
-        Division.objects.filter(condition)
-        .annotate(name_rank=rank, level_rank=level)
-        .order_by("name_rank", "level_rank", "full_name")
-        .only("code", "name", "level", "full_name", "ancestor_codes")[:limit]
-    )
+    if last.isascii():
+        lowered = last.lower()
+
+        def name_rank(row: DivisionSummary) -> int:
+            return 0 if lowered in (row.initials, row.pinyin) else 1
+    else:
+
+        def name_rank(row: DivisionSummary) -> int:
+            return 0 if row.name.startswith(last) else 1 if last in row.name else 2
+
+    return heapq.nsmallest(limit, rows, key=lambda row: (name_rank(row), _LEVEL_ORDER[row.level], row.full_name))

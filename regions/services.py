@@ -10,9 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 
+from regions.catalogue import catalogue_reset
 from regions.models import CatalogueImport, Division, DivisionAlias, ServiceArea
 from regions.names import short_names
-from regions.resolver import Outcome, Resolution, resolve, resolver_reset
+from regions.resolver import Outcome, Resolution, resolve
 
 __all__ = [
     "Outcome",
@@ -116,7 +117,7 @@ def region_import(*, rows: list[dict], alias_rows: list[dict]) -> ImportResult:
     # Aliases are derived data: replace them wholesale so a rename in the catalogue leaves no stale short form.
     DivisionAlias.objects.all().delete()
     DivisionAlias.objects.bulk_create(aliases.values(), batch_size=BATCH_SIZE)
-    resolver_reset()
+    catalogue_reset()
     return ImportResult(divisions=len(divisions), aliases=len(aliases))
 
 
@@ -136,7 +137,7 @@ def catalogue_load(*, directory: Path = CATALOGUE_DIR, force: bool = False) -> I
     CatalogueImport.objects.create(
         sha256=digest, divisions=result.divisions, aliases=result.aliases, loaded_at=timezone.now()
     )
-    resolver_reset()
+    catalogue_reset()
     return result
 
 

@@ -4,7 +4,7 @@ from django.contrib.auth.models import Group
 
 from accounts.roles import Role
 from accounts.services import role_sync
-from regions.resolver import resolver_reset
+from regions.catalogue import catalogue_reset
 from regions.services import catalogue_load
 
 User = get_user_model()
@@ -22,9 +22,9 @@ def django_db_setup(django_db_setup, django_db_blocker):
 @pytest.fixture
 def catalogue_changes():
     """For tests that rewrite the catalogue: drop the in-memory resolver index built from their rolled-back rows."""
-    resolver_reset()
+    catalogue_reset()
     yield
-    resolver_reset()
+    catalogue_reset()
 
 
 def _user_with_role(username: str, role: str | None):

@@ -4,7 +4,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from regions.models import Division
+from regions.catalogue import DivisionSummary
 from regions.selectors import SEARCH_LIMIT, division_list_search, served_codes
 
 
@@ -34,11 +34,11 @@ class DivisionSearchApi(APIView):
         code = serializers.CharField()
         name = serializers.CharField()
         level = serializers.CharField()
-        level_label = serializers.CharField(source="get_level_display")
+        level_label = serializers.CharField()
         path = serializers.CharField(source="full_name")
         served = serializers.SerializerMethodField()
 
-        def get_served(self, division: Division) -> bool:
+        def get_served(self, division: DivisionSummary) -> bool:
             return division.code in self.context["served"]
 
     def get(self, request):
