@@ -158,7 +158,7 @@ def bench_typeahead() -> list[float]:
 
         for query in ("永和", "yhx", "临汾 永和") * 20:  # warm both workers' catalogue index
             get(query)
-        return [get(query) for query in _queries(random.Random(2))]  # noqa: S311
+        return [get(query) for query in _queries(random.Random(2))]
     finally:
         server.terminate()
         server.wait(10)

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
 from regions.models import Division, DivisionAlias, ServiceArea
@@ -38,9 +39,24 @@ class DivisionAliasInline(admin.TabularInline):
     fields = ["name", "kind", "old_code", "valid_until", "note"]
 
 
+# Served when an active service area is the division itself or one of its ancestors; one EXISTS per listed row.
+SERVED = Exists(
+    ServiceArea.objects.alias(
+        # area.division_id = ANY(division.ancestor_codes)
+        is_ancestor=Func(
+            F("division_id"),
+            OuterRef("ancestor_codes"),
+            template="(%(expressions)s))",
+            arg_joiner=" = ANY(",
+            output_field=BooleanField(),
+        )
+    ).filter(Q(division_id=OuterRef("code")) | Q(is_ancestor=True), is_active=True)
+)
+
+
 @admin.register(Division)
 class DivisionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "level", "full_name", "initials", "is_official"]
+    list_display = ["code", "name", "level", "full_name", "initials", "is_official", "served"]
     list_filter = ["level", ServedFilter, ProvinceFilter, "is_official"]
     search_fields = ["code", "name", "full_name", "initials", "pinyin"]
     # The catalogue comes from load_divisions; codes, parents and paths are not edited by hand.
@@ -49,6 +65,13 @@ class DivisionAdmin(admin.ModelAdmin):
     inlines = [DivisionAliasInline]
     list_per_page = 50
     show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(is_served=SERVED)
+
+    @admin.display(description=_("served"), boolean=True, ordering="is_served")
+    def served(self, division: Division) -> bool:
+        return division.is_served
 
     def has_add_permission(self, request):
         return False

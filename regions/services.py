@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from pypinyin import lazy_pinyin
 
 from regions.catalogue import catalogue_reset
@@ -28,8 +29,8 @@ CATALOGUE_DIR = settings.BASE_DIR / "fixtures" / "regions"
 BATCH_SIZE = 5000
 # Divisions in the catalogue that no technician can reach (fixtures/regions/README.md, caveat 1).
 UNSERVABLE = {
-    "350527": "金门县 is administered from Taiwan; it cannot be served.",
-    "710000": "台湾省 has no divisions below it in the catalogue and cannot be served.",
+    "350527": gettext_noop("金门县 is administered from Taiwan; it cannot be served."),
+    "710000": gettext_noop("台湾省 has no divisions below it in the catalogue and cannot be served."),
 }
 
 
