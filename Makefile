@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 # Starts the embedded PostgreSQL and Redis under ./var/ when DATABASE_URL / REDIS_URL are unset.
 WITH_SERVICES := $(PY) devtools/embedded.py run --
 
-.PHONY: run test lint format bench messages vendor shell clean
+.PHONY: run test lint format bench messages vendor shell clean browser
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,8 +17,14 @@ $(VENV)/.installed: requirements.txt
 run: $(VENV)/.installed
 	$(WITH_SERVICES) sh -c '$(PY) manage.py bootstrap --demo-users && exec honcho start'
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(WITH_SERVICES) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The end-to-end tests drive Debian's chromium (never a downloaded browser); CJK fonts so Chinese is not boxes.
+browser:
+	@dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium and fonts-noto-cjk for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; }
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -167,12 +167,32 @@ REST_FRAMEWORK = {
 }
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL, REDIS_DB_BASE)
-# Deadlines live in PostgreSQL (sla app), so no task relies on a long visibility timeout; keep redelivery prompt.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 300)}
+# Deadlines live in PostgreSQL (sla app): no task is ever scheduled far ahead, so redelivery after a crash can be
+# prompt. Celery's Redis docs ask for the timeout in the broker options and the visibility_timeout setting alike.
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 300)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TIMEZONE = TIME_ZONE
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES = {
+    "sla.tasks.sla_tick_task": {"queue": "sla_tick"},
+    "sla.tasks.outbox_deliver_task": {"queue": "sla_deliver"},
+}
+SLA_TICK_SECONDS = float(os.environ.get("SLA_TICK_SECONDS", "1.0"))
+# Heartbeat older than this: the dashboard shows the clocks are not being checked.
+SLA_HEARTBEAT_ALARM_SECONDS = env_int("SLA_HEARTBEAT_ALARM_SECONDS", 10)
+CELERY_BEAT_SCHEDULE = {
+    "sla-tick": {
+        "task": "sla.tasks.sla_tick_task",
+        "schedule": SLA_TICK_SECONDS,
+        # Ticks queued during an outage are useless once it ends: the next one does all the work.
+        "options": {"queue": "sla_tick", "expires": 3},
+    },
+}
 
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -7,3 +7,6 @@ os.environ.setdefault("REDIS_DB_BASE", "4")
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Live-server request threads must not keep connections open past the test run (they would block the test
+# database's teardown).
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

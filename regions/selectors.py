@@ -36,7 +36,7 @@ def division_list_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Divis
     """Return divisions matching a type-ahead query: Chinese text anywhere in the path, or pinyin/initials of the name.
 
     Several words must all match (临汾 永和). Ranking: the name starts with the last word, the name contains it, only
-    the path contains it; within each, counties before townships before prefectures and provinces, then by path.
+    the path contains it; within each, counties before townships before prefectures and provinces, then by code.
     """
     words = query.split()
     if not words:
@@ -59,4 +59,5 @@ def division_list_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Divis
         def name_rank(row: DivisionSummary) -> int:
             return 0 if row.name.startswith(last) else 1 if last in row.name else 2
 
-    return heapq.nsmallest(limit, rows, key=lambda row: (name_rank(row), _LEVEL_ORDER[row.level], row.full_name))
+    # Ties in code order: provinces in their official order, places of one county together.
+    return heapq.nsmallest(limit, rows, key=lambda row: (name_rank(row), _LEVEL_ORDER[row.level], row.code))

@@ -1,13 +1,25 @@
+import io
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import connection, connections
+from pytest_django.plugin import blocking_manager_key
 
 from accounts.roles import Role
 from accounts.services import role_sync
 from regions.catalogue import catalogue_reset
+from regions.models import Division
 from regions.services import catalogue_load
 
 User = get_user_model()
+
+# The catalogue is loaded once per session (about 10 s). Tests that commit (transactional_db, live_server) end with a
+# flush that empties every table; these tables are then copied back from a snapshot in well under a second.
+CATALOGUE_TABLES = ["regions_division", "regions_divisionalias", "regions_catalogueimport"]
+
+
+_catalogue_snapshot: dict[str, bytes] = {}
 
 
 @pytest.fixture(scope="session")
@@ -16,12 +28,44 @@ def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         catalogue_load()
         role_sync()
+        with connection.cursor() as cursor:
+            for table in CATALOGUE_TABLES:
+                buffer = io.BytesIO()
+                cursor.copy_expert(f"COPY {table} TO STDOUT", buffer)
+                _catalogue_snapshot[table] = buffer.getvalue()
     yield
+
+
+
+def _commits(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    transactional = marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))
+    return bool(transactional) or bool({"transactional_db", "live_server"} & set(item.fixturenames))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a committing test's flush (the last thing its teardown does), copy the catalogue and roles back."""
+    result = yield
+    if _catalogue_snapshot and _commits(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            if not Division.objects.exists():
+                with connection.cursor() as cursor:
+                    for table in CATALOGUE_TABLES:
+                        cursor.copy_expert(f"COPY {table} FROM STDIN", io.BytesIO(_catalogue_snapshot[table]))
+                    for table in ("regions_divisionalias", "regions_catalogueimport"):
+                        cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}")
+            role_sync()
+            catalogue_reset()
+            # Under Playwright's event loop this hook may hold its own connection; close it, or it would block the
+            # test database's teardown.
+            connections.close_all()
+    return result
 
 
 @pytest.fixture
 def catalogue_changes():
-    """For tests that rewrite the catalogue: drop the in-memory resolver index built from their rolled-back rows."""
+    """For tests that rewrite the catalogue: drop the in-memory index built from their rolled-back rows."""
     catalogue_reset()
     yield
     catalogue_reset()

@@ -1,0 +1,50 @@
+from datetime import datetime
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import Group
+
+from sla import registry
+
+
+@pytest.fixture
+def t0():
+    """A fixed instant: 2026-11-26 02:00 in Shanghai, the middle of a night shift."""
+    return datetime(2026, 11, 26, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture
+def subject(db):
+    """Any model instance can carry clocks; the engine knows nothing about tickets."""
+    return Group.objects.create(name="ticket-stand-in")
+
+
+@pytest.fixture
+def other_subject(db):
+    return Group.objects.create(name="another-stand-in")
+
+
+@pytest.fixture
+def queued():
+    """The delivery task's apply_async, patched: records which outbox rows were handed to the broker."""
+    with mock.patch("sla.services.outbox_deliver_task.apply_async") as apply_async:
+        yield apply_async
+
+
+def queued_ids(apply_async) -> list[int]:
+    return [call.kwargs["kwargs"]["outbox_id"] for call in apply_async.call_args_list]
+
+
+@pytest.fixture
+def recorded_handlers():
+    """Register recording handlers for the response clock for the duration of a test."""
+    calls = []
+    handlers = registry.register(
+        "response",
+        on_warning=lambda *, deadline, outbox: calls.append(("warning", deadline.pk, outbox.generation)),
+        on_breach=lambda *, deadline, outbox: calls.append(("breach", deadline.pk, outbox.generation)),
+        on_breach_revoked=lambda *, deadline, outbox: calls.append(("breach_revoked", deadline.pk, outbox.generation)),
+    )
+    yield calls
+    registry.unregister("response", handlers)
