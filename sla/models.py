@@ -62,12 +62,21 @@ class PolicyTarget(models.Model):
         verbose_name = _("target")
         verbose_name_plural = _("targets")
         constraints = [
-            models.UniqueConstraint(fields=["policy", "kind"], name="sla_policy_target_unique"),
-            models.CheckConstraint(condition=Q(target__gt=timedelta(0)), name="sla_target_positive"),
+            models.UniqueConstraint(
+                fields=["policy", "kind"],
+                name="sla_policy_target_unique",
+                violation_error_message=_("This policy already has a target for this clock."),
+            ),
+            models.CheckConstraint(
+                condition=Q(target__gt=timedelta(0)),
+                name="sla_target_positive",
+                violation_error_message=_("The target must be longer than zero."),
+            ),
             models.CheckConstraint(
                 condition=Q(warning_lead__isnull=True)
                 | (Q(warning_lead__gt=timedelta(0)) & Q(warning_lead__lt=models.F("target"))),
                 name="sla_warning_inside_target",
+                violation_error_message=_("The warning must come before the target: make it shorter than the target."),
             ),
         ]
 
