@@ -4,11 +4,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ROLE_SCREENS, Role, user_roles
 from regions.selectors import division_list_search, served_codes
+from sla.selectors import tick_heartbeat_age, tick_is_alive
 
 
 def role_required(role: str):
@@ -38,8 +40,9 @@ def home(request):
     return render(request, "accounts/home.html", {"screens": screens}, status=200 if roles else 403)
 
 
-def _pending(request, *, title, description):
-    return render(request, "accounts/pending_screen.html", {"title": title, "description": description})
+def _pending(request, *, title, description, extra=None):
+    context = {"title": title, "description": description, **(extra or {})}
+    return render(request, "accounts/pending_screen.html", context)
 
 
 @role_required(Role.OPERATOR)
@@ -76,6 +79,8 @@ def dashboard(request):
         request,
         title=_("SLA dashboard"),
         description=_("Response-time compliance and breach reports will appear here once tickets are recorded."),
+        # The SLA clocks are only as good as the process checking them: show whether it is alive.
+        extra={"tick_age": tick_heartbeat_age(now=timezone.now()), "tick_alive": tick_is_alive(now=timezone.now())},
     )
 
 

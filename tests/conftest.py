@@ -47,7 +47,8 @@ def _commits(item: pytest.Item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     """After a committing test's flush (the last thing its teardown does), copy the catalogue and roles back."""
     result = yield
-    if _catalogue_snapshot and _commits(item):
+    # With no next test the session teardown has already dropped the test database: nothing to restore.
+    if _catalogue_snapshot and _commits(item) and nextitem is not None:
         with item.config.stash[blocking_manager_key].unblock():
             if not Division.objects.exists():
                 with connection.cursor() as cursor:

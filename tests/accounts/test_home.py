@@ -122,3 +122,24 @@ def test_operator_lookup_says_when_nothing_matches(client, operator):
     page = client.get(reverse("accounts:region-lookup"), {"q": "火星基地"}).content.decode()
 
     assert "没有与“火星基地”匹配的区域" in page
+
+
+def test_manager_sees_when_the_sla_clocks_are_not_checked(client, manager):
+    client.force_login(manager)
+
+    page = client.get("/dashboard/").content.decode()
+
+    assert 'data-testid="sla-heartbeat"' in page and "SLA 计时未在检查" in page
+
+
+def test_manager_sees_a_live_sla_tick(client, manager):
+    from django.utils import timezone
+
+    from sla.models import Heartbeat
+
+    Heartbeat.objects.create(name="sla_tick", beat_at=timezone.now())
+    client.force_login(manager)
+
+    page = client.get("/dashboard/").content.decode()
+
+    assert "SLA 计时正常检查中" in page
