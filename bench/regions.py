@@ -166,8 +166,10 @@ def bench_typeahead() -> list[float]:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    print(f"PostgreSQL {connection.cursor().connection.server_version}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs; scratch database {quote(connection.settings_dict['NAME'])}")
+    print(
+        f"PostgreSQL {connection.cursor().connection.server_version}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs; scratch database {quote(connection.settings_dict['NAME'])}"
+    )
     cold, skipped = bench_load()
     build, rates = bench_resolve()
     latencies = [seconds * 1000 for seconds in bench_typeahead()]

@@ -11,10 +11,10 @@ def sla_tick_task() -> int:
 
 
 # acks_late + reject_on_worker_lost: a worker killed mid-delivery gives the message back; safe because delivery is
-# idempotent (the outbox row is claimed with SKIP LOCKED and marked sent in the handlers' transaction).
+# idempotent (each outbox row is claimed with SKIP LOCKED and marked sent in the handlers' transaction).
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def outbox_deliver_task(*, outbox_id: int) -> bool:
-    """Run the handlers for one fired SLA event."""
-    from sla.services import outbox_deliver
+def outbox_deliver_task(*, outbox_ids: list[int]) -> int:
+    """Run the handlers for a chunk of fired SLA events."""
+    from sla.services import outbox_deliver_many
 
-    return outbox_deliver(outbox_id=outbox_id)
+    return outbox_deliver_many(outbox_ids=outbox_ids)

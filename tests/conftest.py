@@ -1,6 +1,8 @@
+import importlib
 import io
 
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection, connections
@@ -15,11 +17,14 @@ from regions.services import catalogue_load
 User = get_user_model()
 
 # The catalogue is loaded once per session (about 10 s). Tests that commit (transactional_db, live_server) end with a
-# flush that empties every table; these tables are then copied back from a snapshot in well under a second.
+# flush that empties every table; these tables are then copied back from a snapshot in well under a second, and the
+# role groups and the default SLA policy are recreated.
 CATALOGUE_TABLES = ["regions_division", "regions_divisionalias", "regions_catalogueimport"]
 
 
 _catalogue_snapshot: dict[str, bytes] = {}
+# The flush also empties data that migrations created: put the default SLA policy back the way 0002 made it.
+_default_sla_policy = importlib.import_module("sla.migrations.0002_default_policy").create_default_policy
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +39,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
                 cursor.copy_expert(f"COPY {table} TO STDOUT", buffer)
                 _catalogue_snapshot[table] = buffer.getvalue()
     yield
-
 
 
 def _commits(item: pytest.Item) -> bool:
@@ -57,6 +61,7 @@ def pytest_runtest_teardown(item, nextitem):
                     for table in ("regions_divisionalias", "regions_catalogueimport"):
                         cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}")
             role_sync()
+            _default_sla_policy(django_apps, None)
             catalogue_reset()
             # Under Playwright's event loop this hook may hold its own connection; close it, or it would block the
             # test database's teardown.

@@ -9,7 +9,7 @@ LOCALE = settings.BASE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
 def _po_entries() -> dict[str, str]:
     """Parse django.po into {msgid: msgstr} (single and multi-line strings)."""
     entries, current, field = {}, {"msgid": "", "msgstr": ""}, None
-    for line in (LOCALE / "django.po").read_text(encoding="utf-8").splitlines() + [""]:
+    for line in [*(LOCALE / "django.po").read_text(encoding="utf-8").splitlines(), ""]:
         match = re.match(r'^(msgid|msgstr) "(.*)"$', line)
         if match:
             field = match.group(1)

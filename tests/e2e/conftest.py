@@ -1,4 +1,4 @@
-"""Real-browser tests: Debian's chromium driven by Playwright against the live server (../shared/notes/browser-tests.md)."""
+"""Real-browser tests: Debian chromium driven by Playwright against the live server (shared/notes/browser-tests.md)."""
 
 import os
 

@@ -33,7 +33,7 @@ def queued():
 
 
 def queued_ids(apply_async) -> list[int]:
-    return [call.kwargs["kwargs"]["outbox_id"] for call in apply_async.call_args_list]
+    return [outbox_id for call in apply_async.call_args_list for outbox_id in call.kwargs["kwargs"]["outbox_ids"]]
 
 
 @pytest.fixture

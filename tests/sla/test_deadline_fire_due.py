@@ -136,3 +136,46 @@ def test_broker_down_does_not_lose_the_breach(response, t0, django_capture_on_co
     response.refresh_from_db(fields=["state"])
     assert response.state == Deadline.State.BREACHED
     assert Outbox.objects.get(deadline=response).sent_at is None  # the relay will queue it again
+
+
+def test_delivery_is_queued_in_chunks(t0, queued, django_capture_on_commit_callbacks):
+    from django.contrib.auth.models import Group
+
+    from sla.services import DELIVER_CHUNK
+
+    for group in Group.objects.bulk_create(Group(name=f"c{i}") for i in range(60)):
+        deadline_open(subject=group, kind=DeadlineKind.OFFER_ACCEPT, now=t0)
+    with django_capture_on_commit_callbacks(execute=True):
+        deadline_fire_due(now=t0 + 5 * M)
+
+    chunks = [call.kwargs["kwargs"]["outbox_ids"] for call in queued.call_args_list]
+    assert [len(chunk) for chunk in chunks] == [DELIVER_CHUNK, DELIVER_CHUNK, 60 - 2 * DELIVER_CHUNK]
+    assert sorted(pk for chunk in chunks for pk in chunk) == sorted(Outbox.objects.values_list("pk", flat=True))
+
+
+@pytest.fixture
+def delivery_backlog(settings):
+    """Put a message in the real broker's sla_deliver queue (as a busy worker pool would leave it)."""
+    import redis
+    from django.conf import settings as django_settings
+
+    from config.settings import redis_url_with_db
+
+    client = redis.Redis.from_url(redis_url_with_db(django_settings.REDIS_URL, django_settings.REDIS_DB_BASE))
+    client.lpush("sla_deliver", b"{}")
+    yield
+    client.delete("sla_deliver")
+
+
+def test_no_relay_while_deliveries_are_still_queued(
+    response, t0, queued, delivery_backlog, django_capture_on_commit_callbacks
+):
+    deadline_fire_due(now=t0 + 30 * M)
+    queued.reset_mock()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deadline_fire_due(now=t0 + 30 * M + RELAY_AFTER + S)
+
+    # the row was not lost, only waiting behind others: queueing it again would lengthen the backlog
+    assert not queued.called
+    assert Outbox.objects.get(deadline=response).sent_at is None

@@ -4,8 +4,9 @@ import pytest
 import time_machine
 
 from sla import registry
+from sla.exceptions import HandlerFailed
 from sla.models import DeadlineKind, Outbox
-from sla.services import deadline_fire_due, deadline_open, outbox_deliver
+from sla.services import deadline_fire_due, deadline_open, outbox_deliver, outbox_deliver_many
 
 pytestmark = pytest.mark.django_db
 
@@ -49,11 +50,12 @@ def test_a_failing_handler_leaves_the_event_for_the_relay(breach):
 
     handlers = registry.register(DeadlineKind.RESPONSE, on_breach=explode)
     try:
-        with pytest.raises(ConnectionError):
+        with pytest.raises(HandlerFailed) as failure:
             outbox_deliver(outbox_id=breach.pk)
     finally:
         registry.unregister(DeadlineKind.RESPONSE, handlers)
 
+    assert isinstance(failure.value.__cause__, ConnectionError)
     breach.refresh_from_db()
     assert (breach.sent_at, breach.attempts) == (None, 1)
     assert "SMS gateway timeout" in breach.last_error
@@ -73,3 +75,24 @@ def test_handler_database_writes_commit_with_the_sent_mark(breach):
         registry.unregister(DeadlineKind.RESPONSE, handlers)
 
     assert Group.objects.filter(name=f"handled-{breach.pk}").count() == 1
+
+
+def test_one_failing_event_does_not_hold_up_the_rest_of_the_chunk(subject, other_subject, t0, queued):
+    first = deadline_open(subject=subject, kind=DeadlineKind.RESPONSE, now=t0)
+    second = deadline_open(subject=other_subject, kind=DeadlineKind.RESPONSE, now=t0)
+    deadline_fire_due(now=t0 + 30 * M)
+    rows = {o.deadline_id: o.pk for o in Outbox.objects.filter(event=Outbox.Event.BREACH)}
+
+    def fail_for_first(*, deadline, outbox):
+        if deadline.pk == first.pk:
+            raise TimeoutError("push service down")
+
+    handlers = registry.register(DeadlineKind.RESPONSE, on_breach=fail_for_first)
+    try:
+        delivered = outbox_deliver_many(outbox_ids=[rows[first.pk], rows[second.pk]])
+    finally:
+        registry.unregister(DeadlineKind.RESPONSE, handlers)
+
+    assert delivered == 1
+    assert Outbox.objects.get(pk=rows[first.pk]).sent_at is None
+    assert Outbox.objects.get(pk=rows[second.pk]).sent_at is not None

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from sla.models import Outbox
-from sla.services import deadline_fire_due, outbox_deliver
+from sla.services import deadline_fire_due, outbox_deliver_many
 
 
 class Command(BaseCommand):
@@ -28,8 +28,8 @@ class Command(BaseCommand):
                 started = time.monotonic()
                 fired = deadline_fire_due(now=timezone.now())
                 if deliver:
-                    for outbox_id in Outbox.objects.filter(sent_at__isnull=True).values_list("pk", flat=True)[:1000]:
-                        outbox_deliver(outbox_id=outbox_id)
+                    unsent = Outbox.objects.filter(sent_at__isnull=True).values_list("pk", flat=True)[:1000]
+                    outbox_deliver_many(outbox_ids=list(unsent))
                 if fired:
                     self.stdout.write(f"{timezone.now():%H:%M:%S} fired {fired}")
                 if once:

