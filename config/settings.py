@@ -150,6 +150,14 @@ TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
 
+# Customer name, phone and address are encrypted at rest (Fernet). The first key encrypts; all of them decrypt, so a
+# new key is put first and `manage.py rotate_customer_keys` re-encrypts, then the old key can go.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+# Keyed blind index for phone lookups: HMAC-SHA256 of the E.164 number. Changing it means re-indexing every customer.
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
+if not FIELD_ENCRYPTION_KEYS or not BLIND_INDEX_KEY:
+    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY (make run generates development keys).")
+
 PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 

@@ -8,6 +8,7 @@ the machine's ports. A server this process started is stopped when the command e
 another `make run` / `make test` already started is reused and left running for its owner.
 """
 
+import base64
 import os
 import secrets
 import shutil
@@ -108,14 +109,18 @@ def start_redis() -> tuple[subprocess.Popen | None, str]:
     raise SystemExit(f"embedded Redis did not start; see {directory / 'redis.log'}")
 
 
-def secret_key() -> str:
-    """Return the development secret key kept in var/, creating it once."""
-    path = VAR_DIR / "secret_key"
+def _kept_secret(name: str, make) -> str:
+    """Return a development secret kept in var/, creating it once."""
+    path = VAR_DIR / name
     if not path.exists():
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
+        path.write_text(make())
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def secret_key() -> str:
+    return _kept_secret("secret_key", lambda: secrets.token_urlsafe(50))
 
 
 def run(command: list[str]) -> int:
@@ -130,6 +135,10 @@ def run(command: list[str]) -> int:
         redis_process, env["REDIS_URL"] = start_redis()
         _log(f"Redis (embedded) data in {VAR_DIR / 'redis'}")
     env.setdefault("DJANGO_SECRET_KEY", secret_key())
+    # Development keys for customer data at rest; production sets its own (see .env.example).
+    fernet_key = _kept_secret("field_key", lambda: base64.urlsafe_b64encode(os.urandom(32)).decode())
+    env.setdefault("FIELD_ENCRYPTION_KEYS", fernet_key)
+    env.setdefault("BLIND_INDEX_KEY", _kept_secret("blind_index_key", lambda: secrets.token_hex(32)))
     (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)  # STATIC_ROOT, filled by collectstatic in production
     (VAR_DIR / "env").write_text("".join(f"export {key}='{env[key]}'\n" for key in ("DATABASE_URL", "REDIS_URL")))
 

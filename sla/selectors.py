@@ -37,3 +37,14 @@ def tick_is_alive(*, now) -> bool:
     """Return whether the tick ran within SLA_HEARTBEAT_ALARM_SECONDS."""
     age = tick_heartbeat_age(now=now)
     return age is not None and age <= timedelta(seconds=settings.SLA_HEARTBEAT_ALARM_SECONDS)
+
+
+def deadline_list_open(*, subject: Model) -> list[Deadline]:
+    """Return the subject's running and paused clocks."""
+    return list(
+        Deadline.objects.filter(
+            subject_type=ContentType.objects.get_for_model(subject),
+            subject_id=subject.pk,
+            state__in=[Deadline.State.PENDING, Deadline.State.PAUSED],
+        ).order_by("kind", "cycle")
+    )

@@ -1,5 +1,6 @@
 import importlib
 import io
+from unittest import mock
 
 import pytest
 from django.apps import apps as django_apps
@@ -124,3 +125,10 @@ def users_by_role(operator, technician, manager, reviewer, administrator):
         Role.REVIEWER: reviewer,
         Role.ADMIN: administrator,
     }
+
+
+@pytest.fixture
+def queued():
+    """The SLA delivery task's apply_async, patched: records which outbox rows were handed to the broker."""
+    with mock.patch("sla.services.outbox_deliver_task.apply_async") as apply_async:
+        yield apply_async

@@ -1,5 +1,4 @@
 from datetime import datetime
-from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,13 +22,6 @@ def subject(db):
 @pytest.fixture
 def other_subject(db):
     return Group.objects.create(name="another-stand-in")
-
-
-@pytest.fixture
-def queued():
-    """The delivery task's apply_async, patched: records which outbox rows were handed to the broker."""
-    with mock.patch("sla.services.outbox_deliver_task.apply_async") as apply_async:
-        yield apply_async
 
 
 def queued_ids(apply_async) -> list[int]:

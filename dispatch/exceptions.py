@@ -1,0 +1,40 @@
+from django.utils.translation import gettext_lazy as _
+
+from config.exceptions import ApplicationError
+
+
+class InvalidPhone(ApplicationError):
+    def __init__(self, raw: str) -> None:
+        super().__init__(_("This is not a valid phone number. Check the digits (mobile: 11 digits)."), {"phone": raw})
+
+
+class TransitionNotAllowed(ApplicationError):
+    def __init__(self, current: str, to: str) -> None:
+        super().__init__(
+            _("This ticket cannot go from “%(current)s” to “%(to)s”.") % {"current": current, "to": to},
+            {"from": current, "to": to},
+        )
+
+
+class TicketChanged(ApplicationError):
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            _("Ticket %(number)s was changed by someone else. Reload it and try again.") % {"number": number}
+        )
+
+
+class ReasonRequired(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("Give a reason."))
+
+
+class OutsideServiceArea(ApplicationError):
+    def __init__(self, path: str) -> None:
+        super().__init__(_("%(path)s is outside our service area.") % {"path": path}, {"path": path})
+
+
+class DuplicateOpenTicket(ApplicationError):
+    def __init__(self, number: str) -> None:
+        super().__init__(
+            _("Ticket %(number)s is already open for this phone and address.") % {"number": number}, {"number": number}
+        )

@@ -1,0 +1,179 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from dispatch.fields import EncryptedTextField
+
+
+class Customer(models.Model):
+    """A caller, identified by phone number; the number, name and addresses are encrypted at rest."""
+
+    phone_index = models.CharField(max_length=64, unique=True, help_text=_("HMAC of the E.164 number"))
+    phone = EncryptedTextField(_("phone"))
+    name = EncryptedTextField(_("name"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return f"customer #{self.pk}"
+
+
+class Address(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    detail = EncryptedTextField(_("street address"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+
+    def __str__(self) -> str:
+        return f"address #{self.pk}"
+
+
+class TicketStatus(models.TextChoices):
+    NEW = "new", _("Waiting for dispatch")
+    OFFERED = "offered", _("Offered")
+    ACCEPTED = "accepted", _("Accepted")
+    RESPONDED = "responded", _("Customer contacted")
+    EN_ROUTE = "en_route", _("On the way")
+    ON_SITE = "on_site", _("On site")
+    WAITING_CUSTOMER = "waiting_customer", _("Waiting for customer")
+    COMPLETED = "completed", _("Completed")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+S = TicketStatus
+# The one transition table (DESIGN §4). waiting_customer returns to the status it came from (status_before_wait).
+ALLOWED = {
+    S.NEW: {S.OFFERED, S.ACCEPTED, S.WAITING_CUSTOMER, S.CANCELLED},
+    S.OFFERED: {S.NEW, S.ACCEPTED, S.CANCELLED},
+    S.ACCEPTED: {S.RESPONDED, S.EN_ROUTE, S.NEW, S.WAITING_CUSTOMER, S.CANCELLED},
+    S.RESPONDED: {S.EN_ROUTE, S.NEW, S.WAITING_CUSTOMER, S.CANCELLED},
+    S.EN_ROUTE: {S.ON_SITE, S.WAITING_CUSTOMER, S.CANCELLED},
+    S.ON_SITE: {S.COMPLETED, S.WAITING_CUSTOMER},
+    S.WAITING_CUSTOMER: {S.NEW, S.ACCEPTED, S.RESPONDED, S.EN_ROUTE, S.ON_SITE, S.CANCELLED},
+    S.COMPLETED: {S.CLOSED},
+    S.CLOSED: set(),
+    S.CANCELLED: set(),
+}
+OPEN_STATUSES = [s for s in S if s not in {S.COMPLETED, S.CLOSED, S.CANCELLED}]
+
+
+class Ticket(models.Model):
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        WEB = "web", _("Online form")
+        API = "api", _("Telephony / API")
+
+    class Category(models.TextChoices):
+        LOCKED_OUT = "locked_out", _("Locked out")
+        BIOMETRIC = "biometric", _("Fingerprint or face not recognised")
+        POWER = "power", _("Battery or power")
+        MECHANICAL = "mechanical", _("Mechanical fault")
+        INSTALLATION = "installation", _("Installation")
+        OTHER = "other", _("Other")
+
+    class Urgency(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        URGENT = "urgent", _("Urgent")
+
+    number = models.CharField(_("number"), max_length=16, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
+    address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="tickets")
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    category = models.CharField(_("problem"), max_length=16, choices=Category.choices)
+    lock_brand = models.CharField(_("lock brand"), max_length=60, blank=True)
+    lock_model = models.CharField(_("lock model"), max_length=60, blank=True)
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices, default=Urgency.NORMAL)
+    status = models.CharField(_("status"), max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
+    status_before_wait = models.CharField(max_length=20, choices=TicketStatus.choices, blank=True)
+    status_changed_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"))
+    appointment_start = models.DateTimeField(_("appointment from"), null=True, blank=True)
+    appointment_end = models.DateTimeField(_("appointment until"), null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    en_route_at = models.DateTimeField(null=True, blank=True)
+    on_site_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    inspection_fee_waived = models.BooleanField(_("first inspection free"), default=False)
+    fee_waiver_reason = models.CharField(max_length=200, blank=True)
+    fee = models.DecimalField(_("fee"), max_digits=9, decimal_places=2, null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("ticket")
+        verbose_name_plural = _("tickets")
+        constraints = [
+            # 首次免费上门检测: one free first inspection per customer, even for two tickets created at the same
+            # moment; a cancelled ticket gives it back.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(inspection_fee_waived=True) & ~Q(status="cancelled"),
+                name="dispatch_one_free_inspection",
+            ),
+            models.CheckConstraint(
+                condition=Q(appointment_end__isnull=True)
+                | (Q(appointment_start__isnull=False) & Q(appointment_end__gt=models.F("appointment_start"))),
+                name="dispatch_appointment_window",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="dispatch_ticket_status")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class TicketEvent(models.Model):
+    """Append-only timeline: every status change and every reveal of personal data writes one."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        STATUS = "status", _("Status changed")
+        PII_REVEAL = "pii_reveal", _("Personal data revealed")
+        SLA = "sla", _("SLA")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    old_status = models.CharField(max_length=20, blank=True)
+    new_status = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["ticket", "at"], name="dispatch_event_ticket")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind} {self.at}"
+
+
+class TicketCounter(models.Model):
+    """Last number issued per day (Asia/Shanghai), for 20261125-0042; bumped with one upsert, so never twice."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"

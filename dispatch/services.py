@@ -1,0 +1,233 @@
+"""Customers and tickets: every write goes through here, in one transaction with the ticket's SLA clocks."""
+
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.exceptions import ApplicationError
+from dispatch import crypto
+from dispatch.exceptions import (
+    DuplicateOpenTicket,
+    OutsideServiceArea,
+    ReasonRequired,
+    TicketChanged,
+    TransitionNotAllowed,
+)
+from dispatch.models import ALLOWED, OPEN_STATUSES, Address, Customer, Ticket, TicketCounter, TicketEvent, TicketStatus
+from regions.models import Division
+from regions.selectors import is_served
+from sla.models import DeadlineKind
+from sla.selectors import deadline_list_open
+from sla.services import deadline_cancel, deadline_meet, deadline_open, deadline_pause, deadline_resume
+
+S = TicketStatus
+STAGE_FIELDS = {
+    S.ACCEPTED: "accepted_at",
+    S.RESPONDED: "responded_at",
+    S.EN_ROUTE: "en_route_at",
+    S.ON_SITE: "on_site_at",
+    S.COMPLETED: "completed_at",
+    S.CLOSED: "closed_at",
+    S.CANCELLED: "cancelled_at",
+}
+# Which clocks a status meets: the response promise is kept once the technician has contacted the customer (or is
+# already on the way or there); arrival when on site; resolution when the repair is completed.
+MEETS = {
+    S.RESPONDED: {DeadlineKind.RESPONSE},
+    S.EN_ROUTE: {DeadlineKind.RESPONSE},
+    S.ON_SITE: {DeadlineKind.RESPONSE, DeadlineKind.ARRIVAL},
+    S.COMPLETED: {DeadlineKind.RESPONSE, DeadlineKind.ARRIVAL, DeadlineKind.RESOLUTION},
+}
+
+
+def customer_get_or_create(*, phone: str, name: str = "") -> Customer:
+    """Return the customer with this phone number, creating them if new; raises InvalidPhone."""
+    e164 = crypto.normalize_phone(phone)
+    customer, created = Customer.objects.get_or_create(
+        phone_index=crypto.phone_index(e164), defaults={"phone": e164, "name": name.strip()}
+    )
+    if not created and name.strip() and not customer.name:
+        customer.name = name.strip()
+        customer.save(update_fields=["name"])
+    return customer
+
+
+def _next_number(*, now) -> str:
+    """Issue the next ticket number of the day, 20261125-0042, with one atomic upsert."""
+    day = timezone.localdate(now)
+    table = TicketCounter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "  # noqa: S608 - table name from the model
+            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [day],
+        )
+        (number,) = cursor.fetchone()
+    return f"{day:%Y%m%d}-{number:04d}"
+
+
+def _event(*, ticket: Ticket, kind: str, at, by=None, reason: str = "", **data) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        kind=kind,
+        at=at,
+        actor=by,
+        reason=reason[:300],
+        old_status=data.pop("old_status", ""),
+        new_status=data.pop("new_status", ""),
+        data=data,
+    )
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    phone: str,
+    division: Division,
+    address_detail: str,
+    category: str,
+    by=None,
+    now=None,
+    name: str = "",
+    channel: str = Ticket.Channel.PHONE,
+    urgency: str | None = None,
+    lock_brand: str = "",
+    lock_model: str = "",
+    appointment_start=None,
+    appointment_end=None,
+    notes: str = "",
+    allow_outside_area: bool = False,
+    allow_duplicate: bool = False,
+) -> Ticket:
+    """Create a ticket and start its response and resolution clocks; waives the first inspection for a new customer.
+
+    Raises InvalidPhone, OutsideServiceArea (unless allowed), DuplicateOpenTicket (an open ticket for the same phone
+    and address, unless allowed) or ApplicationError for a missing address or a bad appointment window.
+    """
+    now = now or timezone.now()
+    detail = (address_detail or "").strip()
+    if not detail:
+        raise ApplicationError(_("Enter the street address (building, unit, room)."))
+    if appointment_end is not None and (appointment_start is None or appointment_end <= appointment_start):
+        raise ApplicationError(_("The appointment must end after it starts."))
+    if not allow_outside_area and not is_served(division):
+        raise OutsideServiceArea(division.full_name)
+    customer = customer_get_or_create(phone=phone, name=name)
+    # One ticket creation per customer at a time: the free-inspection and duplicate checks below must see each other.
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    open_tickets = customer.tickets.filter(status__in=OPEN_STATUSES).select_related("address")
+    if not allow_duplicate:
+        for open_ticket in open_tickets:
+            if open_ticket.division_id == division.code and open_ticket.address.detail == detail:
+                raise DuplicateOpenTicket(open_ticket.number)
+    is_new_customer = not customer.tickets.filter(status__in=[S.COMPLETED, S.CLOSED]).exists()
+    already_free = customer.tickets.filter(inspection_fee_waived=True).exclude(status=S.CANCELLED).exists()
+    waived = is_new_customer and not already_free
+    address = Address.objects.create(customer=customer, division=division, detail=detail)
+    if urgency is None:
+        urgency = Ticket.Urgency.URGENT if category == Ticket.Category.LOCKED_OUT else Ticket.Urgency.NORMAL
+    ticket = Ticket.objects.create(
+        number=_next_number(now=now),
+        customer=customer,
+        address=address,
+        division=division,
+        channel=channel,
+        category=category,
+        urgency=urgency,
+        lock_brand=lock_brand.strip(),
+        lock_model=lock_model.strip(),
+        appointment_start=appointment_start,
+        appointment_end=appointment_end,
+        notes=notes.strip(),
+        created_by=by,
+        created_at=now,
+        status_changed_at=now,
+        inspection_fee_waived=waived,
+        fee_waiver_reason="首次上门检测免费（新客户）" if waived else "",
+    )
+    _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
+    for kind in (DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION):
+        deadline_open(subject=ticket, kind=kind, now=now, division_code=division.code, urgency=urgency)
+    return ticket
+
+
+def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **fields) -> Ticket:
+    """Move a ticket along ALLOWED with a guarded update, record the event and follow with its SLA clocks."""
+    old = ticket.status
+    if to not in ALLOWED[old]:
+        raise TransitionNotAllowed(old, to)
+    updates = {"status": to, "status_changed_at": now, **fields}
+    if to in STAGE_FIELDS:
+        updates[STAGE_FIELDS[to]] = now
+    # Another operator, the technician or a timer may have moved it first.
+    if Ticket.objects.filter(pk=ticket.pk, status=old).update(**updates) != 1:
+        raise TicketChanged(ticket.number)
+    _event(ticket=ticket, kind=TicketEvent.Kind.STATUS, at=now, by=by, reason=reason, old_status=old, new_status=to)
+    ticket.refresh_from_db()
+    clocks = deadline_list_open(subject=ticket)
+    if to == S.CANCELLED:
+        for clock in clocks:
+            deadline_cancel(deadline=clock, now=now)
+    elif to == S.WAITING_CUSTOMER:
+        for clock in clocks:
+            deadline_pause(deadline=clock, now=now, reason=reason, by=by)
+    else:
+        if old == S.WAITING_CUSTOMER:
+            for clock in clocks:
+                deadline_resume(deadline=clock, now=now, by=by)
+        for clock in clocks:
+            if clock.kind in MEETS.get(to, ()):
+                deadline_meet(deadline=clock, now=now)
+    return ticket
+
+
+@transaction.atomic
+def ticket_cancel(*, ticket: Ticket, by, reason: str, now=None) -> Ticket:
+    """Cancel an open ticket with a reason and stop its clocks; raises ReasonRequired or TransitionNotAllowed."""
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return _ticket_transition(ticket=ticket, to=S.CANCELLED, by=by, now=now or timezone.now(), reason=reason.strip())
+
+
+@transaction.atomic
+def ticket_wait_customer(*, ticket: Ticket, by, reason: str, now=None) -> Ticket:
+    """Put the ticket on hold for the customer (not home, asked to rebook): its clocks pause; raises ReasonRequired."""
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    return _ticket_transition(
+        ticket=ticket,
+        to=S.WAITING_CUSTOMER,
+        by=by,
+        now=now or timezone.now(),
+        reason=reason.strip(),
+        status_before_wait=ticket.status,
+    )
+
+
+@transaction.atomic
+def ticket_resume(*, ticket: Ticket, by, now=None) -> Ticket:
+    """Take the ticket off hold, back to the status it had; its clocks resume with the time they had left."""
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status != S.WAITING_CUSTOMER:
+        raise TransitionNotAllowed(ticket.status, ticket.status)
+    return _ticket_transition(
+        ticket=ticket, to=ticket.status_before_wait, by=by, now=now or timezone.now(), status_before_wait=""
+    )
+
+
+@transaction.atomic
+def customer_phone_reveal(*, ticket: Ticket, by, reason: str, now=None) -> str:
+    """Return the customer's full phone number and log who saw it, when and why; raises ReasonRequired."""
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    _event(
+        ticket=ticket,
+        kind=TicketEvent.Kind.PII_REVEAL,
+        at=now or timezone.now(),
+        by=by,
+        reason=reason.strip(),
+        field="phone",
+    )
+    return ticket.customer.phone
