@@ -5,5 +5,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/regions/", include("regions.api.urls")),
+    path("request/", include("dispatch.public_urls")),
+    path("dispatch/", include("dispatch.urls")),
     path("", include("accounts.urls")),
 ]
