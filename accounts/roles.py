@@ -78,7 +78,7 @@ def user_roles(user: AbstractBaseUser) -> frozenset[str]:
 
 # Each role's own screen. Screens that a later issue builds render a plain "not built yet" page until then.
 ROLE_SCREENS = {
-    Role.OPERATOR: "accounts:console",
+    Role.OPERATOR: "dispatch:console",
     Role.TECHNICIAN: "accounts:technician",
     Role.MANAGER: "accounts:dashboard",
     Role.REVIEWER: "accounts:complaints",

@@ -13,15 +13,15 @@ from regions.selectors import division_list_search, served_codes
 from sla.selectors import tick_heartbeat_age, tick_is_alive
 
 
-def role_required(role: str):
-    """Let in users holding `role` (administrators may open every screen); others get 403."""
+def role_required(*allowed: str):
+    """Let in users holding one of the `allowed` roles (administrators may open every screen); others get 403."""
 
     def decorator(view):
         @wraps(view)
         @login_required
         def wrapped(request, *args, **kwargs):
             roles = user_roles(request.user)
-            if role not in roles and Role.ADMIN not in roles:
+            if roles.isdisjoint(allowed) and Role.ADMIN not in roles:
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -168,6 +168,10 @@ class TicketEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.kind} {self.at}"
 
+    @property
+    def new_status_label(self) -> str:
+        return TicketStatus(self.new_status).label if self.new_status in TicketStatus.values else self.new_status
+
 
 class TicketCounter(models.Model):
     """Last number issued per day (Asia/Shanghai), for 20261125-0042; bumped with one upsert, so never twice."""

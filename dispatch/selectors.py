@@ -10,3 +10,66 @@ def ticket_clocks(*, ticket: Ticket) -> dict[str, Deadline]:
         subject_type=ContentType.objects.get_for_model(Ticket), subject_id=ticket.pk
     ).order_by("kind", "cycle")
     return {row.kind: row for row in rows}
+
+
+def customer_card(*, phone: str):
+    """Return (customer or None, open tickets, past tickets, is the first inspection free) for a caller's number;
+    raises InvalidPhone."""
+    from dispatch import crypto
+    from dispatch.models import OPEN_STATUSES, Customer, TicketStatus
+
+    e164 = crypto.normalize_phone(phone)
+    customer = Customer.objects.filter(phone_index=crypto.phone_index(e164)).first()
+    if customer is None:
+        return None, [], [], True
+    tickets = list(customer.tickets.select_related("division").order_by("-created_at")[:20])
+    open_tickets = [t for t in tickets if t.status in OPEN_STATUSES]
+    past = [t for t in tickets if t.status not in OPEN_STATUSES]
+    has_completed = any(t.status in {TicketStatus.COMPLETED, TicketStatus.CLOSED} for t in tickets)
+    free_used = any(t.inspection_fee_waived and t.status != TicketStatus.CANCELLED for t in tickets)
+    return customer, open_tickets, past, not has_completed and not free_used
+
+
+def ticket_get_for_page(*, number: str) -> Ticket | None:
+    """Return a ticket with what its page shows, in a few queries."""
+    return (
+        Ticket.objects.select_related("customer", "address", "division", "created_by")
+        .prefetch_related("events__actor")
+        .filter(number=number)
+        .first()
+    )
+
+
+def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency: str = "", soon: bool = False):
+    """Return open tickets for the live board, oldest first, each annotated with its response clock's state and due
+    time; `soon` keeps only those breached or due within 10 minutes."""
+    from datetime import timedelta
+
+    from django.db.models import OuterRef, Q, Subquery
+
+    from dispatch.models import OPEN_STATUSES
+
+    clocks = Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Ticket), subject_id=OuterRef("pk"), kind="response"
+    ).order_by("-cycle")
+    tickets = (
+        Ticket.objects.filter(status__in=OPEN_STATUSES)
+        .select_related("division")
+        .annotate(
+            response_state=Subquery(clocks.values("state")[:1]),
+            response_due=Subquery(clocks.values("due_at")[:1]),
+            response_remaining=Subquery(clocks.values("remaining")[:1]),
+        )
+        .order_by("created_at")
+    )
+    if status:
+        tickets = tickets.filter(status=status)
+    if province:
+        tickets = tickets.filter(Q(division__ancestor_codes__contains=[province]) | Q(division_id=province))
+    if urgency:
+        tickets = tickets.filter(urgency=urgency)
+    if soon:
+        tickets = tickets.filter(
+            Q(response_state="breached") | Q(response_state="pending", response_due__lte=now + timedelta(minutes=10))
+        )
+    return tickets

@@ -1,5 +1,15 @@
-from django.urls import path
+from django.urls import path, re_path
+
+from dispatch import views
 
 app_name = "dispatch"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("console/", views.console, name="console"),
+    path("console/areas", views.division_options, name="division-options"),
+    path("board/", views.board, name="board"),
+    path("board/table", views.board_table, name="board-table"),
+    path("tickets/<str:number>/", views.ticket_page, name="ticket"),
+    path("tickets/<str:number>/reveal", views.phone_reveal, name="phone-reveal"),
+    re_path(r"^tickets/(?P<number>[^/]+)/(?P<action>cancel|wait|resume)$", views.ticket_action, name="ticket-action"),
+]

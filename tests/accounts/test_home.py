@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize(
     ("role", "screen"),
     [
-        (Role.OPERATOR, "/console/"),
+        (Role.OPERATOR, "/dispatch/console/"),
         (Role.TECHNICIAN, "/technician/"),
         (Role.MANAGER, "/dashboard/"),
         (Role.REVIEWER, "/complaints/"),
@@ -64,7 +64,7 @@ def test_user_with_two_roles_chooses_a_screen(client, operator):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'href="/console/"' in page and 'href="/dashboard/"' in page
+    assert 'href="/dispatch/console/"' in page and 'href="/dashboard/"' in page
 
 
 def test_login_page_is_chinese_and_logs_in(client, operator):

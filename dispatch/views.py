@@ -1,0 +1,184 @@
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.roles import Role
+from accounts.views import role_required
+from config.exceptions import ApplicationError
+from dispatch import crypto
+from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone, OutsideServiceArea
+from dispatch.forms import ReasonForm, TicketForm
+from dispatch.models import Ticket, TicketStatus
+from dispatch.selectors import customer_card, ticket_clocks, ticket_get_for_page, ticket_list_for_board
+from dispatch.services import (
+    customer_phone_reveal,
+    ticket_cancel,
+    ticket_create,
+    ticket_resume,
+    ticket_wait_customer,
+)
+from regions.models import Division
+from regions.selectors import division_list_search, served_codes
+
+STAFF = (Role.OPERATOR, Role.MANAGER)
+
+
+def _card_context(phone: str) -> dict:
+    if not phone:
+        return {}
+    try:
+        customer, open_tickets, past, free = customer_card(phone=phone)
+    except InvalidPhone as error:
+        return {"phone_error": error.message}
+    return {
+        "card": {
+            "customer": customer,
+            "masked": crypto.mask_phone(crypto.normalize_phone(phone)),
+            "open_tickets": open_tickets,
+            "past": past,
+            "free_inspection": free,
+        }
+    }
+
+
+@role_required(Role.OPERATOR)
+def console(request):
+    """Incoming call: look the caller up by number (?phone= from the telephony system too) and create the ticket."""
+    phone = (request.POST.get("phone") if request.method == "POST" else request.GET.get("phone", "")).strip()
+    form = TicketForm(request.POST or None, initial={"phone": phone})
+    confirm = {}
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            ticket = ticket_create(
+                **{key: data[key] for key in ("phone", "name", "division", "address_detail", "category")},
+                lock_brand=data["lock_brand"],
+                lock_model=data["lock_model"],
+                urgency=data["urgency"] or None,
+                appointment_start=data["appointment_start"],
+                appointment_end=data["appointment_end"],
+                notes=data["notes"],
+                allow_outside_area=data["allow_outside_area"],
+                allow_duplicate=data["allow_duplicate"],
+                by=request.user,
+            )
+        except OutsideServiceArea as error:
+            form.add_error("division", error.message)
+            confirm["outside"] = True
+        except DuplicateOpenTicket as error:
+            form.add_error(None, error.message)
+            confirm["duplicate"] = error.extra["number"]
+        except ApplicationError as error:
+            form.add_error("phone" if isinstance(error, InvalidPhone) else None, error.message)
+        else:
+            messages.success(request, _("Ticket %(number)s created.") % {"number": ticket.number})
+            return redirect("dispatch:ticket", number=ticket.number)
+    chosen = None
+    if form.is_bound and form.data.get("division"):
+        chosen = Division.objects.filter(code=form.data["division"]).first()
+    context = {"form": form, "phone": phone, "confirm": confirm, "chosen": chosen, **_card_context(phone)}
+    known = context.get("card", {}).get("customer")
+    context["name_value"] = form.data.get("name") if form.is_bound else (known.name if known else "")
+    return render(request, "dispatch/dispatcher/console.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+@role_required(Role.OPERATOR)
+def division_options(request):
+    """HTML fragment: counties and towns matching the typed text, each a button that fills the form's area field."""
+    query = request.GET.get("area", "").strip()[:40]
+    divisions = [d for d in division_list_search(query=query, limit=30) if d.level in {"county", "township"}][:12]
+    context = {"query": query, "divisions": divisions, "served": served_codes(divisions=divisions)}
+    return render(request, "dispatch/dispatcher/_division_options.html", context)
+
+
+@role_required(*STAFF)
+def ticket_page(request, number: str):
+    ticket = ticket_get_for_page(number=number)
+    if ticket is None:
+        return render(request, "dispatch/dispatcher/ticket_missing.html", {"number": number}, status=404)
+    context = {
+        "ticket": ticket,
+        "masked": crypto.mask_phone(ticket.customer.phone),
+        "clocks": ticket_clocks(ticket=ticket).values(),
+        "now": timezone.now(),
+        "reason_form": ReasonForm(),
+        "revealed": request.session.pop(f"revealed:{ticket.pk}", None),
+    }
+    return render(request, "dispatch/dispatcher/ticket.html", context)
+
+
+ACTIONS = {
+    "cancel": (ticket_cancel, True),
+    "wait": (ticket_wait_customer, True),
+    "resume": (ticket_resume, False),
+}
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def ticket_action(request, number: str, action: str):
+    """Cancel, put on hold or resume; a refused action shows why and changes nothing."""
+    ticket = get_object_or_404(Ticket, number=number)
+    service, needs_reason = ACTIONS[action]
+    form = ReasonForm(request.POST)
+    try:
+        if needs_reason:
+            if not form.is_valid():
+                raise ApplicationError(_("Give a reason."))
+            service(ticket=ticket, by=request.user, reason=form.cleaned_data["reason"])
+        else:
+            service(ticket=ticket, by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    return redirect("dispatch:ticket", number=number)
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def phone_reveal(request, number: str):
+    """Show the full number once, after logging who asked and why."""
+    ticket = get_object_or_404(Ticket.objects.select_related("customer"), number=number)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+    else:
+        request.session[f"revealed:{ticket.pk}"] = customer_phone_reveal(
+            ticket=ticket, by=request.user, reason=form.cleaned_data["reason"]
+        )
+    return redirect("dispatch:ticket", number=number)
+
+
+def _board_context(request) -> dict:
+    filters = {
+        "status": request.GET.get("status", ""),
+        "province": request.GET.get("province", ""),
+        "urgency": request.GET.get("urgency", ""),
+        "soon": request.GET.get("soon") == "1",
+    }
+    if filters["status"] not in TicketStatus.values:
+        filters["status"] = ""
+    if filters["urgency"] not in Ticket.Urgency.values:
+        filters["urgency"] = ""
+    now = timezone.now()
+    tickets = list(ticket_list_for_board(now=now, **filters)[:200])
+    return {"tickets": tickets, "filters": filters, "now": now}
+
+
+@role_required(*STAFF)
+def board(request):
+    """Live dispatch board: open tickets with their response countdown; the table refreshes itself every 5 s."""
+    context = _board_context(request)
+    context["provinces"] = Division.objects.filter(level=Division.Level.PROVINCE).values_list("code", "name")
+    context["statuses"] = [(value, label) for value, label in TicketStatus.choices]
+    context["table_url"] = reverse("dispatch:board-table") + ("?" + request.GET.urlencode() if request.GET else "")
+    return render(request, "dispatch/dispatcher/board.html", context)
+
+
+@require_GET
+@role_required(*STAFF)
+def board_table(request):
+    return render(request, "dispatch/dispatcher/_board_table.html", _board_context(request))
