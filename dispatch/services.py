@@ -231,3 +231,20 @@ def customer_phone_reveal(*, ticket: Ticket, by, reason: str, now=None) -> str:
         field="phone",
     )
     return ticket.customer.phone
+
+
+def customer_keys_rotate(*, batch_size: int = 500) -> int:
+    """Re-encrypt every customer's phone, name and addresses with the newest key; returns rows rewritten.
+
+    Put the new key first in FIELD_ENCRYPTION_KEYS (keep the old ones after it), run this, then drop the old keys.
+    """
+    rewritten = 0
+    for model, fields in ((Customer, ["phone", "name"]), (Address, ["detail"])):
+        for start in range(0, model.objects.count() + batch_size, batch_size):
+            with transaction.atomic():
+                rows = list(model.objects.select_for_update().order_by("pk")[start : start + batch_size])
+                # Reading decrypts with any configured key; saving encrypts with the first one.
+                for row in rows:
+                    row.save(update_fields=fields)
+                rewritten += len(rows)
+    return rewritten

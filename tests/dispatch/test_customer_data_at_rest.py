@@ -71,3 +71,23 @@ def test_rotating_keys_keeps_old_rows_readable(settings, db):
 )
 def test_masking(e164, masked):
     assert crypto.mask_phone(e164) == masked
+
+
+def test_rotate_command_moves_every_row_to_the_new_key(settings, ticket_input, operator):
+    from io import StringIO
+
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    ticket = ticket_create(**ticket_input, by=operator)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, *settings.FIELD_ENCRYPTION_KEYS]
+
+    out = StringIO()
+    call_command("rotate_customer_keys", stdout=out)
+
+    assert "Re-encrypted 2 rows" in out.getvalue()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key is retired
+    customer = Customer.objects.get(pk=ticket.customer_id)
+    assert (customer.phone, customer.name) == ("+8613812345678", "张伟")
+    assert customer.addresses.get().detail == ticket_input["address_detail"]
