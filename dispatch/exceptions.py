@@ -38,3 +38,8 @@ class DuplicateOpenTicket(ApplicationError):
         super().__init__(
             _("Ticket %(number)s is already open for this phone and address.") % {"number": number}, {"number": number}
         )
+
+
+class InsuranceNotSellable(ApplicationError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)

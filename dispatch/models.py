@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +113,15 @@ class Ticket(models.Model):
     inspection_fee_waived = models.BooleanField(_("first inspection free"), default=False)
     fee_waiver_reason = models.CharField(max_length=200, blank=True)
     fee = models.DecimalField(_("fee"), max_digits=9, decimal_places=2, null=True, blank=True)
+    insurance_policy = models.ForeignKey(
+        "InsurancePolicy",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="covered_tickets",
+        verbose_name=_("covered by"),
+        help_text=_("The after-sales policy that covers this job's fees."),
+    )
     notes = models.TextField(_("notes"), blank=True)
 
     class Meta:
@@ -149,6 +159,7 @@ class TicketEvent(models.Model):
         STATUS = "status", _("Status changed")
         PII_REVEAL = "pii_reveal", _("Personal data revealed")
         SLA = "sla", _("SLA")
+        INSURANCE = "insurance", _("Insurance sold")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField()
@@ -181,3 +192,55 @@ class TicketCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.last}"
+
+
+class InsurancePlan(models.Model):
+    """售后服务保险: an after-sales plan the business sells on a completed job."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    price = models.DecimalField(_("price"), max_digits=8, decimal_places=2)
+    duration_days = models.PositiveIntegerField(_("valid for (days)"))
+    covered_categories = ArrayField(
+        models.CharField(max_length=16, choices=Ticket.Category.choices),
+        verbose_name=_("covered problems"),
+        help_text=_("Later jobs with one of these problems have their fees waived."),
+    )
+    description = models.TextField(_("what is covered"), blank=True)
+    is_active = models.BooleanField(_("on sale"), default=True)
+
+    class Meta:
+        verbose_name = _("insurance plan")
+        verbose_name_plural = _("insurance plans")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="dispatch_plan_price"),
+            models.CheckConstraint(condition=models.Q(duration_days__gt=0), name="dispatch_plan_duration"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InsurancePolicy(models.Model):
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="policies")
+    plan = models.ForeignKey(InsurancePlan, on_delete=models.PROTECT, related_name="policies")
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, related_name="policies_sold", help_text=_("The job it was sold on.")
+    )
+    sold_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    purchased_at = models.DateTimeField(_("purchased at"))
+    valid_until = models.DateTimeField(_("valid until"))
+    price = models.DecimalField(_("price paid"), max_digits=8, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("insurance policy")
+        verbose_name_plural = _("insurance policies")
+        constraints = [
+            # A plan is sold once per job.
+            models.UniqueConstraint(fields=["ticket", "plan"], name="dispatch_policy_once_per_job"),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gt=models.F("purchased_at")), name="dispatch_policy_period"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} #{self.pk}"

@@ -1,6 +1,10 @@
-from django.contrib.contenttypes.models import ContentType
+from datetime import timedelta
 
-from dispatch.models import Ticket
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import OuterRef, Q, Subquery
+
+from dispatch import crypto
+from dispatch.models import OPEN_STATUSES, Customer, InsurancePolicy, Ticket, TicketStatus
 from sla.models import Deadline
 
 
@@ -15,9 +19,6 @@ def ticket_clocks(*, ticket: Ticket) -> dict[str, Deadline]:
 def customer_card(*, phone: str):
     """Return (customer or None, open tickets, past tickets, is the first inspection free) for a caller's number;
     raises InvalidPhone."""
-    from dispatch import crypto
-    from dispatch.models import OPEN_STATUSES, Customer, TicketStatus
-
     e164 = crypto.normalize_phone(phone)
     customer = Customer.objects.filter(phone_index=crypto.phone_index(e164)).first()
     if customer is None:
@@ -25,8 +26,9 @@ def customer_card(*, phone: str):
     tickets = list(customer.tickets.select_related("division").order_by("-created_at")[:20])
     open_tickets = [t for t in tickets if t.status in OPEN_STATUSES]
     past = [t for t in tickets if t.status not in OPEN_STATUSES]
-    has_completed = any(t.status in {TicketStatus.COMPLETED, TicketStatus.CLOSED} for t in tickets)
-    free_used = any(t.inspection_fee_waived and t.status != TicketStatus.CANCELLED for t in tickets)
+    # The same rule ticket_create applies, over all the customer's tickets, not only the ones listed.
+    has_completed = customer.tickets.filter(status__in=[TicketStatus.COMPLETED, TicketStatus.CLOSED]).exists()
+    free_used = customer.tickets.filter(inspection_fee_waived=True).exclude(status=TicketStatus.CANCELLED).exists()
     return customer, open_tickets, past, not has_completed and not free_used
 
 
@@ -43,12 +45,6 @@ def ticket_get_for_page(*, number: str) -> Ticket | None:
 def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency: str = "", soon: bool = False):
     """Return open tickets for the live board, oldest first, each annotated with its response clock's state and due
     time; `soon` keeps only those breached or due within 10 minutes."""
-    from datetime import timedelta
-
-    from django.db.models import OuterRef, Q, Subquery
-
-    from dispatch.models import OPEN_STATUSES
-
     clocks = Deadline.objects.filter(
         subject_type=ContentType.objects.get_for_model(Ticket), subject_id=OuterRef("pk"), kind="response"
     ).order_by("-cycle")
@@ -73,3 +69,24 @@ def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency:
             Q(response_state="breached") | Q(response_state="pending", response_due__lte=now + timedelta(minutes=10))
         )
     return tickets
+
+
+def policy_covering(*, customer, category: str, at):
+    """Return the customer's policy in force at `at` that covers this problem (the one ending soonest), or None."""
+    return (
+        InsurancePolicy.objects.filter(
+            customer=customer, purchased_at__lte=at, valid_until__gt=at, plan__covered_categories__contains=[category]
+        )
+        .select_related("plan")
+        .order_by("valid_until")
+        .first()
+    )
+
+
+def policies_in_force(*, customer, at) -> list:
+    """Return the customer's policies in force at `at`, with their plans."""
+    return list(
+        InsurancePolicy.objects.filter(customer=customer, purchased_at__lte=at, valid_until__gt=at)
+        .select_related("plan")
+        .order_by("valid_until")
+    )

@@ -1,5 +1,7 @@
 """Customers and tickets: every write goes through here, in one transaction with the ticket's SLA clocks."""
 
+from datetime import timedelta
+
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -8,12 +10,25 @@ from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import (
     DuplicateOpenTicket,
+    InsuranceNotSellable,
     OutsideServiceArea,
     ReasonRequired,
     TicketChanged,
     TransitionNotAllowed,
 )
-from dispatch.models import ALLOWED, OPEN_STATUSES, Address, Customer, Ticket, TicketCounter, TicketEvent, TicketStatus
+from dispatch.models import (
+    ALLOWED,
+    OPEN_STATUSES,
+    Address,
+    Customer,
+    InsurancePlan,
+    InsurancePolicy,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketStatus,
+)
+from dispatch.selectors import policy_covering
 from regions.models import Division
 from regions.selectors import is_served
 from sla.models import DeadlineKind
@@ -123,6 +138,13 @@ def ticket_create(
     is_new_customer = not customer.tickets.filter(status__in=[S.COMPLETED, S.CLOSED]).exists()
     already_free = customer.tickets.filter(inspection_fee_waived=True).exclude(status=S.CANCELLED).exists()
     waived = is_new_customer and not already_free
+    # 售后服务保险: a policy in force that covers this problem waives the job's fees.
+    policy = policy_covering(customer=customer, category=category, at=now)
+    reasons = ["首次上门检测免费（新客户）"] if waived else []
+    if policy is not None:
+        reasons.append(
+            f"售后保险「{policy.plan.name}」覆盖，有效期至 {timezone.localtime(policy.valid_until):%Y-%m-%d}"
+        )
     address = Address.objects.create(customer=customer, division=division, detail=detail)
     if urgency is None:
         urgency = Ticket.Urgency.URGENT if category == Ticket.Category.LOCKED_OUT else Ticket.Urgency.NORMAL
@@ -143,7 +165,8 @@ def ticket_create(
         created_at=now,
         status_changed_at=now,
         inspection_fee_waived=waived,
-        fee_waiver_reason="首次上门检测免费（新客户）" if waived else "",
+        fee_waiver_reason="；".join(reasons),
+        insurance_policy=policy,
     )
     _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION):
@@ -248,3 +271,27 @@ def customer_keys_rotate(*, batch_size: int = 500) -> int:
                     row.save(update_fields=fields)
                 rewritten += len(rows)
     return rewritten
+
+
+@transaction.atomic
+def insurance_policy_sell(*, ticket: Ticket, plan: InsurancePlan, by, now=None) -> InsurancePolicy:
+    """Sell an after-sales plan on a completed job; raises InsuranceNotSellable (job not done, plan withdrawn, sold)."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    if ticket.status not in {S.COMPLETED, S.CLOSED}:
+        raise InsuranceNotSellable(_("Insurance can only be sold on a completed job."))
+    if not plan.is_active:
+        raise InsuranceNotSellable(_("This plan is no longer on sale."))
+    if InsurancePolicy.objects.filter(ticket=ticket, plan=plan).exists():
+        raise InsuranceNotSellable(_("This plan was already sold on this job."))
+    policy = InsurancePolicy.objects.create(
+        customer_id=ticket.customer_id,
+        plan=plan,
+        ticket=ticket,
+        sold_by=by,
+        purchased_at=now,
+        valid_until=now + timedelta(days=plan.duration_days),
+        price=plan.price,
+    )
+    _event(ticket=ticket, kind=TicketEvent.Kind.INSURANCE, at=now, by=by, plan=plan.name, policy=policy.pk)
+    return policy

@@ -11,10 +11,17 @@ from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone, OutsideServiceArea
 from dispatch.forms import ReasonForm, TicketForm
-from dispatch.models import Ticket, TicketStatus
-from dispatch.selectors import customer_card, ticket_clocks, ticket_get_for_page, ticket_list_for_board
+from dispatch.models import InsurancePlan, Ticket, TicketStatus
+from dispatch.selectors import (
+    customer_card,
+    policies_in_force,
+    ticket_clocks,
+    ticket_get_for_page,
+    ticket_list_for_board,
+)
 from dispatch.services import (
     customer_phone_reveal,
+    insurance_policy_sell,
     ticket_cancel,
     ticket_create,
     ticket_resume,
@@ -36,6 +43,7 @@ def _card_context(phone: str) -> dict:
     return {
         "card": {
             "customer": customer,
+            "policies": policies_in_force(customer=customer, at=timezone.now()) if customer else [],
             "masked": crypto.mask_phone(crypto.normalize_phone(phone)),
             "open_tickets": open_tickets,
             "past": past,
@@ -107,6 +115,8 @@ def ticket_page(request, number: str):
         "now": timezone.now(),
         "reason_form": ReasonForm(),
         "revealed": request.session.pop(f"revealed:{ticket.pk}", None),
+        "plans": InsurancePlan.objects.filter(is_active=True) if not ticket.is_open else [],
+        "policies_sold": ticket.policies_sold.select_related("plan"),
     }
     return render(request, "dispatch/dispatcher/ticket.html", context)
 
@@ -182,3 +192,26 @@ def board(request):
 @role_required(*STAFF)
 def board_table(request):
     return render(request, "dispatch/dispatcher/_board_table.html", _board_context(request))
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def insurance_sell(request, number: str):
+    """Sell an after-sales plan on a completed job."""
+    ticket = get_object_or_404(Ticket, number=number)
+    plan_id = request.POST.get("plan", "")
+    plan = InsurancePlan.objects.filter(pk=plan_id).first() if plan_id.isdigit() else None
+    if plan is None:
+        messages.error(request, _("Choose a plan."))
+        return redirect("dispatch:ticket", number=number)
+    try:
+        policy = insurance_policy_sell(ticket=ticket, plan=plan, by=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("%(plan)s sold, valid until %(date)s.")
+            % {"plan": plan.name, "date": timezone.localtime(policy.valid_until).strftime("%Y-%m-%d")},
+        )
+    return redirect("dispatch:ticket", number=number)
