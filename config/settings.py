@@ -158,6 +158,9 @@ BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
 if not FIELD_ENCRYPTION_KEYS or not BLIND_INDEX_KEY:
     raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY (make run generates development keys).")
 
+# Customer SMS; see dispatch/notify.py for the interface an SMS provider's backend implements.
+NOTIFICATION_BACKEND = os.environ.get("NOTIFICATION_BACKEND", "dispatch.notify.ConsoleBackend")
+
 PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 
@@ -197,6 +200,8 @@ CELERY_TASK_ROUTES = {
     "sla.tasks.sla_tick_task": {"queue": "sla_tick"},
     "sla.tasks.outbox_deliver_task": {"queue": "sla_deliver"},
 }
+# Customer notifications queued more than this long ago and still unsent are queued again by a periodic relay.
+NOTIFICATION_RELAY_SECONDS = env_int("NOTIFICATION_RELAY_SECONDS", 120)
 SLA_TICK_SECONDS = float(os.environ.get("SLA_TICK_SECONDS", "1.0"))
 # Heartbeat older than this: the dashboard shows the clocks are not being checked.
 SLA_HEARTBEAT_ALARM_SECONDS = env_int("SLA_HEARTBEAT_ALARM_SECONDS", 10)
@@ -206,6 +211,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_TICK_SECONDS,
         # Ticks queued during an outage are useless once it ends: the next one does all the work.
         "options": {"queue": "sla_tick", "expires": 3},
+    },
+    "notification-relay": {
+        "task": "dispatch.tasks.notification_relay_task",
+        "schedule": 60.0,
+        "options": {"expires": 50},
     },
 }
 

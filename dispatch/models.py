@@ -244,3 +244,32 @@ class InsurancePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan} #{self.pk}"
+
+
+class Notification(models.Model):
+    """A message to the customer about their ticket, written in the ticket's transaction and sent after commit."""
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Request received")
+        ASSIGNED = "assigned", _("Technician assigned")
+        EN_ROUTE = "en_route", _("Technician on the way")
+        COMPLETED = "completed", _("Repair completed")
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    queued_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            # Never twice: one message of each kind per ticket.
+            models.UniqueConstraint(fields=["ticket", "kind"], name="dispatch_notification_once"),
+        ]
+        indexes = [models.Index(fields=["queued_at"], condition=Q(sent_at__isnull=True), name="dispatch_notify_unsent")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} {self.kind}"

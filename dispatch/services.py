@@ -1,7 +1,10 @@
 """Customers and tickets: every write goes through here, in one transaction with the ticket's SLA clocks."""
 
+import logging
 from datetime import timedelta
+from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -23,19 +26,36 @@ from dispatch.models import (
     Customer,
     InsurancePlan,
     InsurancePolicy,
+    Notification,
     Ticket,
     TicketCounter,
     TicketEvent,
     TicketStatus,
 )
+from dispatch.notify import NotificationFailed, get_backend
 from dispatch.selectors import policy_covering
+from dispatch.tasks import notification_send_task
 from regions.models import Division
 from regions.selectors import is_served
 from sla.models import DeadlineKind
 from sla.selectors import deadline_list_open
 from sla.services import deadline_cancel, deadline_meet, deadline_open, deadline_pause, deadline_resume
 
+logger = logging.getLogger(__name__)
 S = TicketStatus
+# Customer messages (Chinese: they go to the customer's phone whatever the operator's language).
+SIGNATURE = "【智能锁维修】"
+MESSAGES = {
+    Notification.Kind.RECEIVED: "您的报修已受理，工单号 {number}。师傅将在 30 分钟内与您联系。",
+    Notification.Kind.ASSIGNED: "工单 {number} 已安排师傅{technician}上门{eta}，请保持电话畅通。",
+    Notification.Kind.EN_ROUTE: "师傅已出发，正在前往您处（工单 {number}）。",
+    Notification.Kind.COMPLETED: "工单 {number} 已完工，感谢您的信任。如有问题请致电客服。",
+}
+NOTIFY_ON = {
+    S.ACCEPTED: Notification.Kind.ASSIGNED,
+    S.EN_ROUTE: Notification.Kind.EN_ROUTE,
+    S.COMPLETED: Notification.Kind.COMPLETED,
+}
 STAGE_FIELDS = {
     S.ACCEPTED: "accepted_at",
     S.RESPONDED: "responded_at",
@@ -169,6 +189,7 @@ def ticket_create(
         insurance_policy=policy,
     )
     _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
+    notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now)
     for kind in (DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION):
         deadline_open(subject=ticket, kind=kind, now=now, division_code=division.code, urgency=urgency)
     return ticket
@@ -187,6 +208,8 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
         raise TicketChanged(ticket.number)
     _event(ticket=ticket, kind=TicketEvent.Kind.STATUS, at=now, by=by, reason=reason, old_status=old, new_status=to)
     ticket.refresh_from_db()
+    if to in NOTIFY_ON:
+        notification_queue(ticket=ticket, kind=NOTIFY_ON[to], now=now)
     clocks = deadline_list_open(subject=ticket)
     if to == S.CANCELLED:
         for clock in clocks:
@@ -295,3 +318,69 @@ def insurance_policy_sell(*, ticket: Ticket, plan: InsurancePlan, by, now=None) 
     )
     _event(ticket=ticket, kind=TicketEvent.Kind.INSURANCE, at=now, by=by, plan=plan.name, policy=policy.pk)
     return policy
+
+
+def notification_queue(*, ticket: Ticket, kind: str, now, technician: str = "", eta=None) -> Notification | None:
+    """Write a customer message for this ticket (once per kind) and send it after commit; None if already written."""
+    eta_text = f"，预计 {timezone.localtime(eta):%H:%M} 到达" if eta else ""
+    body = SIGNATURE + MESSAGES[kind].format(number=ticket.number, technician=technician, eta=eta_text)
+    notification, created = Notification.objects.get_or_create(
+        ticket=ticket, kind=kind, defaults={"body": body, "created_at": now, "queued_at": now}
+    )
+    if not created:
+        return None
+    transaction.on_commit(partial(_enqueue_notification, notification.pk))
+    return notification
+
+
+def _enqueue_notification(notification_id: int) -> None:
+    try:
+        notification_send_task.delay(notification_id=notification_id)
+    except (OSError, ConnectionError) as error:  # kombu/redis connection errors derive from these
+        logger.warning("notification %s not queued (%s); the relay will retry", notification_id, error)
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send one notification through the configured backend and mark it sent; False if already sent (or being sent);
+    raises NotificationFailed, after recording the attempt, when the provider did not take it."""
+    failure = None
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("ticket__customer")
+            .filter(pk=notification_id, sent_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return False
+        notification.attempts += 1
+        try:
+            get_backend().send(
+                phone=notification.ticket.customer.phone,
+                body=notification.body,
+                idempotency_key=f"notification-{notification.pk}",
+            )
+        except (NotificationFailed, ConnectionError, TimeoutError, OSError) as error:
+            notification.last_error = repr(error)[:300]
+            failure = error
+        else:
+            notification.sent_at = timezone.now()
+        notification.save(update_fields=["attempts", "last_error", "sent_at"])
+    if failure is not None:
+        raise NotificationFailed(str(failure)) from failure
+    return True
+
+
+def notification_relay(*, now) -> int:
+    """Queue again the notifications still unsent NOTIFICATION_RELAY_SECONDS after they were queued."""
+    stale = now - timedelta(seconds=settings.NOTIFICATION_RELAY_SECONDS)
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(sent_at__isnull=True, queued_at__lt=stale)
+            .values_list("pk", flat=True)[:500]
+        )
+        Notification.objects.filter(pk__in=ids).update(queued_at=now)
+        for notification_id in ids:
+            transaction.on_commit(partial(_enqueue_notification, notification_id))
+    return len(ids)

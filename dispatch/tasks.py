@@ -1,0 +1,28 @@
+from celery import shared_task
+
+from dispatch.notify import NotificationFailed
+
+
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(NotificationFailed, ConnectionError, TimeoutError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def notification_send_task(*, notification_id: int) -> bool:
+    """Send one customer notification (idempotent: a sent message is never sent again)."""
+    from dispatch.services import notification_send
+
+    return notification_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def notification_relay_task() -> int:
+    """Queue again the notifications that were never sent (broker flushed, retries exhausted)."""
+    from django.utils import timezone
+
+    from dispatch.services import notification_relay
+
+    return notification_relay(now=timezone.now())

@@ -1,0 +1,100 @@
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+
+from dispatch.models import Notification
+from dispatch.notify import NotificationFailed
+from dispatch.services import _ticket_transition, notification_relay, notification_send, ticket_create
+
+pytestmark = pytest.mark.django_db
+
+SENT = []
+
+
+class RecordingBackend:
+    def send(self, *, phone, body, idempotency_key):
+        SENT.append((phone, body, idempotency_key))
+
+
+class DownBackend:
+    def send(self, *, phone, body, idempotency_key):
+        raise NotificationFailed("gateway 503")
+
+
+@pytest.fixture
+def delay():
+    with mock.patch("dispatch.services.notification_send_task.delay") as patched:
+        yield patched
+
+
+@pytest.fixture
+def recording(settings):
+    SENT.clear()
+    settings.NOTIFICATION_BACKEND = "tests.dispatch.test_notifications.RecordingBackend"
+    return SENT
+
+
+def test_a_new_ticket_tells_the_customer_after_commit(
+    ticket_input, operator, delay, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket = ticket_create(**ticket_input, by=operator)
+
+    notification = Notification.objects.get(ticket=ticket)
+    assert notification.kind == "received" and ticket.number in notification.body
+    assert notification.body.startswith("【智能锁维修】")
+    delay.assert_called_once_with(notification_id=notification.pk)
+
+
+def test_assigned_on_the_way_and_completed_are_sent_once_each(ticket_input, operator, delay, t0, queued):
+    ticket = ticket_create(**ticket_input, by=operator, now=t0)
+    for status in ("accepted", "responded", "en_route", "on_site", "waiting_customer"):
+        ticket = _ticket_transition(ticket=ticket, to=status, by=operator, now=t0)
+    ticket = _ticket_transition(ticket=ticket, to="on_site", by=operator, now=t0)
+    ticket = _ticket_transition(ticket=ticket, to="completed", by=operator, now=t0)
+
+    kinds = list(Notification.objects.filter(ticket=ticket).order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["received", "assigned", "en_route", "completed"]
+
+
+def test_sending_marks_it_sent_and_never_sends_twice(ticket_input, operator, delay, recording):
+    ticket = ticket_create(**ticket_input, by=operator)
+    notification = Notification.objects.get(ticket=ticket)
+
+    assert notification_send(notification_id=notification.pk) is True
+    assert notification_send(notification_id=notification.pk) is False
+
+    assert recording == [("+8613812345678", notification.body, f"notification-{notification.pk}")]
+    notification.refresh_from_db()
+    assert notification.sent_at is not None and notification.attempts == 1
+
+
+def test_a_provider_failure_is_recorded_and_retried(settings, ticket_input, operator, delay, recording):
+    ticket = ticket_create(**ticket_input, by=operator)
+    notification = Notification.objects.get(ticket=ticket)
+    settings.NOTIFICATION_BACKEND = "tests.dispatch.test_notifications.DownBackend"
+
+    with pytest.raises(NotificationFailed):
+        notification_send(notification_id=notification.pk)
+
+    notification.refresh_from_db()
+    assert (notification.sent_at, notification.attempts) == (None, 1)
+    assert "gateway 503" in notification.last_error
+    # the provider is back: the retry sends it
+    settings.NOTIFICATION_BACKEND = "tests.dispatch.test_notifications.RecordingBackend"
+    assert notification_send(notification_id=notification.pk) is True
+    assert len(recording) == 1
+
+
+def test_relay_requeues_what_was_never_sent(ticket_input, operator, delay, t0, django_capture_on_commit_callbacks):
+    ticket = ticket_create(**ticket_input, by=operator, now=t0)
+    notification = Notification.objects.get(ticket=ticket)
+    delay.reset_mock()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notification_relay(now=t0 + timedelta(seconds=60)) == 0
+        assert notification_relay(now=t0 + timedelta(seconds=121)) == 1
+        assert notification_relay(now=t0 + timedelta(seconds=122)) == 0
+
+    delay.assert_called_once_with(notification_id=notification.pk)
