@@ -29,8 +29,11 @@ class ReasonRequired(ApplicationError):
 
 
 class OutsideServiceArea(ApplicationError):
-    def __init__(self, path: str) -> None:
-        super().__init__(_("%(path)s is outside our service area.") % {"path": path}, {"path": path})
+    def __init__(self, path: str, nearest: list[str] | None = None) -> None:
+        message = _("%(path)s is outside our service area.") % {"path": path}
+        if nearest:
+            message = f"{message} " + _("Nearest served: %(places)s.") % {"places": "、".join(nearest)}
+        super().__init__(message, {"path": path, "nearest": nearest or []})
 
 
 class DuplicateOpenTicket(ApplicationError):

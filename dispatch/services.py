@@ -36,7 +36,7 @@ from dispatch.notify import NotificationFailed, get_backend
 from dispatch.selectors import policy_covering
 from dispatch.tasks import notification_send_task
 from regions.models import Division
-from regions.selectors import is_served
+from regions.selectors import division_list_nearest_served, is_served
 from sla.models import DeadlineKind
 from sla.selectors import deadline_list_open
 from sla.services import deadline_cancel, deadline_meet, deadline_open, deadline_pause, deadline_resume
@@ -146,7 +146,8 @@ def ticket_create(
     if appointment_end is not None and (appointment_start is None or appointment_end <= appointment_start):
         raise ApplicationError(_("The appointment must end after it starts."))
     if not allow_outside_area and not is_served(division):
-        raise OutsideServiceArea(division.full_name)
+        nearest = division_list_nearest_served(division=division)
+        raise OutsideServiceArea(division.full_name, [d.full_name for d in nearest])
     customer = customer_get_or_create(phone=phone, name=name)
     # One ticket creation per customer at a time: the free-inspection and duplicate checks below must see each other.
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -211,6 +212,24 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
     if to in NOTIFY_ON:
         notification_queue(ticket=ticket, kind=NOTIFY_ON[to], now=now)
     clocks = deadline_list_open(subject=ticket)
+    if to == S.ACCEPTED and not any(clock.kind == DeadlineKind.ARRIVAL for clock in clocks):
+        # Arrival: by the appointment if one was booked (and is still ahead), else the policy's target (90 min).
+        appointment = ticket.appointment_start if ticket.appointment_start and ticket.appointment_start > now else None
+        clocks.append(
+            deadline_open(
+                subject=ticket,
+                kind=DeadlineKind.ARRIVAL,
+                now=now,
+                division_code=ticket.division_id,
+                urgency=ticket.urgency,
+                due_at=appointment,
+            )
+        )
+    elif to == S.NEW:
+        # Back to dispatch (offer declined, technician dropped the job): the next technician gets a fresh arrival clock.
+        for clock in [c for c in clocks if c.kind == DeadlineKind.ARRIVAL]:
+            deadline_cancel(deadline=clock, now=now)
+            clocks.remove(clock)
     if to == S.CANCELLED:
         for clock in clocks:
             deadline_cancel(deadline=clock, now=now)

@@ -61,3 +61,17 @@ def division_list_search(*, query: str, limit: int = SEARCH_LIMIT) -> list[Divis
 
     # Ties in code order: provinces in their official order, places of one county together.
     return heapq.nsmallest(limit, rows, key=lambda row: (name_rank(row), _LEVEL_ORDER[row.level], row.code))
+
+
+def division_list_nearest_served(*, division: Division, limit: int = 3) -> list[Division]:
+    """Return served divisions closest to an unserved one: those in its county, else its prefecture, else province."""
+    for ancestor in reversed(division.ancestor_codes):
+        areas = (
+            ServiceArea.objects.filter(is_active=True, division__ancestor_codes__contains=[ancestor])
+            .select_related("division")
+            .order_by("division_id")[:limit]
+        )
+        found = [area.division for area in areas]
+        if found:
+            return found
+    return []

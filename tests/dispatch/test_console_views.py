@@ -158,3 +158,31 @@ def test_board_query_count_does_not_grow(client, operator, ticket_input, django_
     with django_assert_max_num_queries(6):
         response = client.get("/dispatch/board/table")
     assert len(response.context["tickets"]) == 15
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("operator", 200), ("admin", 200), ("technician", 403), ("manager", 403), ("reviewer", 403)]
+)
+def test_only_operators_take_calls(client, users_by_role, role, status):
+    client.force_login(users_by_role[role])
+
+    assert client.get(CONSOLE).status_code == status
+    assert client.get("/dispatch/console/areas", {"area": "永和"}).status_code == status
+
+
+def test_anonymous_callers_are_sent_to_login(client):
+    assert client.get(CONSOLE)["Location"] == "/login/?next=/dispatch/console/"
+
+
+@pytest.mark.parametrize("role", ["technician", "reviewer"])
+def test_ticket_pages_and_actions_are_staff_only(client, users_by_role, role, ticket_input, operator):
+    ticket = ticket_create(**ticket_input, by=operator)
+    client.force_login(users_by_role[role])
+
+    assert client.get(reverse("dispatch:ticket", args=[ticket.number])).status_code == 403
+    assert client.post(reverse("dispatch:phone-reveal", args=[ticket.number]), {"reason": "x"}).status_code == 403
+    assert (
+        client.post(reverse("dispatch:ticket-action", args=[ticket.number, "cancel"]), {"reason": "x"}).status_code
+        == 403
+    )
+    assert Ticket.objects.get().status == "new" and not TicketEvent.objects.filter(kind="pii_reveal").exists()

@@ -46,6 +46,9 @@ def test_outside_the_service_area_is_refused_unless_the_operator_confirms(ticket
     with pytest.raises(OutsideServiceArea) as error:
         ticket_create(**{**ticket_input, "division": elsewhere}, by=operator)
     assert "山西省 临汾市 古县" in str(error.value.message)
+    # the operator is told where we do go nearby: the served county in the same prefecture
+    assert error.value.extra["nearest"] == ["山西省 临汾市 永和县"]
+    assert "山西省 临汾市 永和县" in str(error.value.message)
     assert not Ticket.objects.exists()
 
     ticket = ticket_create(**{**ticket_input, "division": elsewhere}, by=operator, allow_outside_area=True)

@@ -105,3 +105,37 @@ def test_a_breach_of_the_response_promise_appears_on_the_timeline_once(ticket, t
     event = TicketEvent.objects.get(ticket=ticket, kind="sla")
     assert event.data["clock"] == "response" and event.data["event"] == "breach"
     assert event.at == t0 + 30 * M
+
+
+def test_accepting_starts_the_arrival_clock_and_arriving_meets_it(ticket, operator, t0):
+    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + 5 * M)
+    arrival = ticket_clocks(ticket=ticket)["arrival"]
+    assert (arrival.state, arrival.due_at) == (Deadline.State.PENDING, t0 + 95 * M)
+
+    ticket = _ticket_transition(ticket=ticket, to="responded", by=operator, now=t0 + 20 * M)
+    for status in ("en_route", "on_site"):
+        ticket = _ticket_transition(ticket=ticket, to=status, by=operator, now=t0 + 60 * M)
+
+    clocks = ticket_clocks(ticket=ticket)
+    assert (clocks["arrival"].state, clocks["response"].state) == (Deadline.State.MET, Deadline.State.MET)
+
+
+def test_an_appointment_sets_the_arrival_due_time(ticket_input, operator, t0):
+    booked = ticket_create(
+        **ticket_input, by=operator, now=t0, appointment_start=t0 + 20 * 60 * M, appointment_end=t0 + 22 * 60 * M
+    )
+
+    accepted = _ticket_transition(ticket=booked, to="accepted", by=operator, now=t0 + M)
+
+    assert ticket_clocks(ticket=accepted)["arrival"].due_at == t0 + 20 * 60 * M
+
+
+def test_back_to_dispatch_cancels_the_arrival_clock(ticket, operator, t0):
+    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + M)
+
+    ticket = _ticket_transition(ticket=ticket, to="new", by=operator, now=t0 + 2 * M, reason="师傅临时有事")
+    assert ticket_clocks(ticket=ticket)["arrival"].state == Deadline.State.CANCELLED
+
+    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + 3 * M)
+    arrival = ticket_clocks(ticket=ticket)["arrival"]
+    assert (arrival.cycle, arrival.state, arrival.due_at) == (2, Deadline.State.PENDING, t0 + 93 * M)
