@@ -37,6 +37,7 @@ format: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(WITH_SERVICES) $(PY) bench/regions.py
 	$(WITH_SERVICES) $(PY) bench/sla.py
+	$(WITH_SERVICES) $(PY) bench/intake.py
 
 # Re-extract translatable strings and compile them (needs GNU gettext; the compiled .mo files are committed).
 messages: $(VENV)/.installed

@@ -1,6 +1,7 @@
 """Customers and tickets: every write goes through here, in one transaction with the ticket's SLA clocks."""
 
 import logging
+import uuid
 from datetime import timedelta
 from functools import partial
 
@@ -8,6 +9,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import RedisError
 
 from config.exceptions import ApplicationError
 from dispatch import crypto
@@ -39,7 +42,14 @@ from regions.models import Division
 from regions.selectors import division_list_nearest_served, is_served
 from sla.models import DeadlineKind
 from sla.selectors import deadline_list_open
-from sla.services import deadline_cancel, deadline_meet, deadline_open, deadline_pause, deadline_resume
+from sla.services import (
+    deadline_cancel,
+    deadline_meet,
+    deadline_open,
+    deadline_pause,
+    deadline_resume,
+    deadlines_open_new,
+)
 
 logger = logging.getLogger(__name__)
 S = TicketStatus
@@ -77,6 +87,10 @@ MEETS = {
 
 def customer_get_or_create(*, phone: str, name: str = "") -> Customer:
     """Return the customer with this phone number, creating them if new; raises InvalidPhone."""
+    return _customer_get_or_create(phone=phone, name=name)[0]
+
+
+def _customer_get_or_create(*, phone: str, name: str) -> tuple[Customer, bool]:
     e164 = crypto.normalize_phone(phone)
     customer, created = Customer.objects.get_or_create(
         phone_index=crypto.phone_index(e164), defaults={"phone": e164, "name": name.strip()}
@@ -84,7 +98,7 @@ def customer_get_or_create(*, phone: str, name: str = "") -> Customer:
     if not created and name.strip() and not customer.name:
         customer.name = name.strip()
         customer.save(update_fields=["name"])
-    return customer
+    return customer, created
 
 
 def _next_number(*, now) -> str:
@@ -148,19 +162,24 @@ def ticket_create(
     if not allow_outside_area and not is_served(division):
         nearest = division_list_nearest_served(division=division)
         raise OutsideServiceArea(division.full_name, [d.full_name for d in nearest])
-    customer = customer_get_or_create(phone=phone, name=name)
-    # One ticket creation per customer at a time: the free-inspection and duplicate checks below must see each other.
-    customer = Customer.objects.select_for_update().get(pk=customer.pk)
-    open_tickets = customer.tickets.filter(status__in=OPEN_STATUSES).select_related("address")
-    if not allow_duplicate:
-        for open_ticket in open_tickets:
-            if open_ticket.division_id == division.code and open_ticket.address.detail == detail:
-                raise DuplicateOpenTicket(open_ticket.number)
-    is_new_customer = not customer.tickets.filter(status__in=[S.COMPLETED, S.CLOSED]).exists()
-    already_free = customer.tickets.filter(inspection_fee_waived=True).exclude(status=S.CANCELLED).exists()
-    waived = is_new_customer and not already_free
+    customer, is_new_caller = _customer_get_or_create(phone=phone, name=name)
+    if is_new_caller:
+        # Created in this transaction: nobody else can see the row before we commit (a simultaneous call from the same
+        # number waits on the unique index and then finds our ticket), so there is no history to check or lock.
+        waived = True
+    else:
+        # One ticket creation per customer at a time: the free-inspection and duplicate checks must see each other.
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        open_tickets = customer.tickets.filter(status__in=OPEN_STATUSES).select_related("address")
+        if not allow_duplicate:
+            for open_ticket in open_tickets:
+                if open_ticket.division_id == division.code and open_ticket.address.detail == detail:
+                    raise DuplicateOpenTicket(open_ticket.number)
+        is_new_customer = not customer.tickets.filter(status__in=[S.COMPLETED, S.CLOSED]).exists()
+        already_free = customer.tickets.filter(inspection_fee_waived=True).exclude(status=S.CANCELLED).exists()
+        waived = is_new_customer and not already_free
     # 售后服务保险: a policy in force that covers this problem waives the job's fees.
-    policy = policy_covering(customer=customer, category=category, at=now)
+    policy = None if is_new_caller else policy_covering(customer=customer, category=category, at=now)
     reasons = ["首次上门检测免费（新客户）"] if waived else []
     if policy is not None:
         reasons.append(
@@ -170,7 +189,9 @@ def ticket_create(
     if urgency is None:
         urgency = Ticket.Urgency.URGENT if category == Ticket.Category.LOCKED_OUT else Ticket.Urgency.NORMAL
     ticket = Ticket.objects.create(
-        number=_next_number(now=now),
+        # The real number is issued last, just before commit: the day's counter row stays locked until commit, so
+        # taking it first would make every concurrent ticket creation wait for this whole transaction.
+        number=f"~{uuid.uuid4().hex[:15]}",
         customer=customer,
         address=address,
         division=division,
@@ -190,9 +211,16 @@ def ticket_create(
         insurance_policy=policy,
     )
     _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
-    notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now)
-    for kind in (DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION):
-        deadline_open(subject=ticket, kind=kind, now=now, division_code=division.code, urgency=urgency)
+    deadlines_open_new(
+        subject=ticket,
+        kinds=[DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION],
+        now=now,
+        division_code=division.code,
+        urgency=urgency,
+    )
+    ticket.number = _next_number(now=now)
+    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+    notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now, is_new_ticket=True)
     return ticket
 
 
@@ -339,15 +367,20 @@ def insurance_policy_sell(*, ticket: Ticket, plan: InsurancePlan, by, now=None) 
     return policy
 
 
-def notification_queue(*, ticket: Ticket, kind: str, now, technician: str = "", eta=None) -> Notification | None:
+def notification_queue(
+    *, ticket: Ticket, kind: str, now, technician: str = "", eta=None, is_new_ticket: bool = False
+) -> Notification | None:
     """Write a customer message for this ticket (once per kind) and send it after commit; None if already written."""
     eta_text = f"，预计 {timezone.localtime(eta):%H:%M} 到达" if eta else ""
     body = SIGNATURE + MESSAGES[kind].format(number=ticket.number, technician=technician, eta=eta_text)
-    notification, created = Notification.objects.get_or_create(
-        ticket=ticket, kind=kind, defaults={"body": body, "created_at": now, "queued_at": now}
-    )
-    if not created:
-        return None
+    if is_new_ticket:  # nothing can exist yet for a ticket made in this transaction; the constraint still guards
+        notification = Notification.objects.create(ticket=ticket, kind=kind, body=body, created_at=now, queued_at=now)
+    else:
+        notification, created = Notification.objects.get_or_create(
+            ticket=ticket, kind=kind, defaults={"body": body, "created_at": now, "queued_at": now}
+        )
+        if not created:
+            return None
     transaction.on_commit(partial(_enqueue_notification, notification.pk))
     return notification
 
@@ -355,7 +388,7 @@ def notification_queue(*, ticket: Ticket, kind: str, now, technician: str = "", 
 def _enqueue_notification(notification_id: int) -> None:
     try:
         notification_send_task.delay(notification_id=notification_id)
-    except (OSError, ConnectionError) as error:  # kombu/redis connection errors derive from these
+    except (BrokerError, RedisError, OSError) as error:
         logger.warning("notification %s not queued (%s); the relay will retry", notification_id, error)
 
 

@@ -40,14 +40,14 @@ State = Deadline.State
 # --- policies -------------------------------------------------------------------------------------------------
 
 
-def policy_match(*, kind: str, division_code: str = "", urgency: str = "") -> PolicyTarget:
-    """Return the target of the most specific active policy for the clock, region and urgency; raises NoPolicyTarget."""
+def _policy_targets(*, kinds: list[str], division_code: str, urgency: str) -> dict[str, PolicyTarget]:
+    """Return, per clock kind, the target of the most specific active policy (kinds with none are left out)."""
     chain: list[str] = []
     if division_code:
         ancestors = Division.objects.filter(code=division_code).values_list("ancestor_codes", flat=True).first()
         chain = [*(ancestors or []), division_code]
     targets = (
-        PolicyTarget.objects.filter(kind=kind, policy__is_active=True)
+        PolicyTarget.objects.filter(kind__in=kinds, policy__is_active=True)
         .filter(Q(policy__division__isnull=True) | Q(policy__division_id__in=chain))
         .filter(Q(policy__urgency="") | Q(policy__urgency=urgency))
         .select_related("policy")
@@ -58,10 +58,18 @@ def policy_match(*, kind: str, division_code: str = "", urgency: str = "") -> Po
         depth = chain.index(target.policy.division_id) if target.policy.division_id else -1
         return (-depth, -bool(target.policy.urgency), target.policy.priority, target.policy.pk)
 
-    ranked = sorted(targets, key=specificity)
-    if not ranked:
+    best: dict[str, PolicyTarget] = {}
+    for target in sorted(targets, key=specificity):
+        best.setdefault(target.kind, target)
+    return best
+
+
+def policy_match(*, kind: str, division_code: str = "", urgency: str = "") -> PolicyTarget:
+    """Return the target of the most specific active policy for the clock, region and urgency; raises NoPolicyTarget."""
+    target = _policy_targets(kinds=[kind], division_code=division_code, urgency=urgency).get(kind)
+    if target is None:
         raise NoPolicyTarget(kind)
-    return ranked[0]
+    return target
 
 
 # --- opening and moving clocks ----------------------------------------------------------------------------------
@@ -122,6 +130,35 @@ def deadline_open(
     except IntegrityError:
         # Another transaction opened the same cycle first; theirs is the clock.
         return existing.get(cycle=cycle)
+
+
+def deadlines_open_new(
+    *, subject: Model, kinds: list[str], now, division_code: str = "", urgency: str = ""
+) -> list[Deadline]:
+    """Start the first cycle of several clocks for a subject created in this transaction (one policy query, one
+    insert); raises NoPolicyTarget. For a subject that may already have clocks, use deadline_open."""
+    targets = _policy_targets(kinds=kinds, division_code=division_code, urgency=urgency)
+    missing = [kind for kind in kinds if kind not in targets]
+    if missing:
+        raise NoPolicyTarget(missing[0])
+    subject_type = ContentType.objects.get_for_model(subject)
+    return Deadline.objects.bulk_create(
+        Deadline(
+            subject_type=subject_type,
+            subject_id=subject.pk,
+            kind=kind,
+            cycle=1,
+            policy=targets[kind].policy,
+            division_code=division_code,
+            urgency=urgency,
+            target=targets[kind].target,
+            warning_lead=targets[kind].warning_lead,
+            started_at=now,
+            due_at=now + targets[kind].target,
+            warn_at=_warn_at(due_at=now + targets[kind].target, lead=targets[kind].warning_lead, now=now),
+        )
+        for kind in kinds
+    )
 
 
 def _lock(deadline: Deadline) -> Deadline:

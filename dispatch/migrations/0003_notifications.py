@@ -5,28 +5,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dispatch', '0002_insurance'),
+        ("dispatch", "0002_insurance"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Notification',
+            name="Notification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('received', 'Request received'), ('assigned', 'Technician assigned'), ('en_route', 'Technician on the way'), ('completed', 'Repair completed')], max_length=16)),
-                ('body', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('queued_at', models.DateTimeField()),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('ticket', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='dispatch.ticket')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("received", "Request received"),
+                            ("assigned", "Technician assigned"),
+                            ("en_route", "Technician on the way"),
+                            ("completed", "Repair completed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("body", models.CharField(max_length=300)),
+                ("created_at", models.DateTimeField()),
+                ("queued_at", models.DateTimeField()),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("last_error", models.CharField(blank=True, max_length=300)),
+                (
+                    "ticket",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="notifications", to="dispatch.ticket"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(condition=models.Q(('sent_at__isnull', True)), fields=['queued_at'], name='dispatch_notify_unsent')],
-                'constraints': [models.UniqueConstraint(fields=('ticket', 'kind'), name='dispatch_notification_once')],
+                "indexes": [
+                    models.Index(
+                        condition=models.Q(("sent_at__isnull", True)),
+                        fields=["queued_at"],
+                        name="dispatch_notify_unsent",
+                    )
+                ],
+                "constraints": [models.UniqueConstraint(fields=("ticket", "kind"), name="dispatch_notification_once")],
             },
         ),
     ]

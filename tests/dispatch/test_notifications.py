@@ -98,3 +98,16 @@ def test_relay_requeues_what_was_never_sent(ticket_input, operator, delay, t0, d
         assert notification_relay(now=t0 + timedelta(seconds=122)) == 0
 
     delay.assert_called_once_with(notification_id=notification.pk)
+
+
+def test_broker_down_does_not_fail_the_call(ticket_input, operator, django_capture_on_commit_callbacks):
+    from kombu.exceptions import OperationalError
+
+    with (
+        mock.patch("dispatch.services.notification_send_task.delay", side_effect=OperationalError("redis down")),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        ticket = ticket_create(**ticket_input, by=operator)
+
+    # the ticket stands; the message waits for the relay
+    assert Notification.objects.get(ticket=ticket).sent_at is None
