@@ -41,7 +41,7 @@ bench: $(VENV)/.installed
 
 # Re-extract translatable strings and compile them (needs GNU gettext; the compiled .mo files are committed).
 messages: $(VENV)/.installed
-	DJANGO_SECRET_KEY=x DATABASE_URL=postgres:///x REDIS_URL=redis://x FIELD_ENCRYPTION_KEYS=x BLIND_INDEX_KEY=x $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var
+	DJANGO_SECRET_KEY=x DATABASE_URL=postgres:///x REDIS_URL=redis://x FIELD_ENCRYPTION_KEYS=x BLIND_INDEX_KEY=x $(PY) manage.py makemessages -l zh_Hans --ignore=.venv --ignore=var --ignore=static --ignore=bench --ignore=tests
 	DJANGO_SECRET_KEY=x DATABASE_URL=postgres:///x REDIS_URL=redis://x FIELD_ENCRYPTION_KEYS=x BLIND_INDEX_KEY=x $(PY) manage.py compilemessages --ignore=.venv
 
 # Front-end assets, fetched from the npm registry at pinned versions and committed under static/vendor/.
