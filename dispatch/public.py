@@ -21,8 +21,8 @@ from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone
 from dispatch.models import Ticket, TicketStatus
-from dispatch.public_services import rate_limit_hit, ticket_get_for_customer
-from dispatch.selectors import ticket_clocks
+from dispatch.public_services import rate_limit_hit
+from dispatch.selectors import ticket_clocks, ticket_get_for_customer
 from dispatch.services import ticket_create
 from regions.models import Division
 from regions.selectors import division_list_search, served_codes

@@ -1,12 +1,9 @@
-"""Helpers for the public request pages: a fixed-window rate limiter in the cache, and the customer's ticket look-up."""
+"""The public request pages' rate limiter: a fixed-window counter in the cache."""
 
 import hashlib
-import hmac
 import time
 
 from django.core.cache import cache
-
-from dispatch.models import Ticket
 
 
 def rate_limit_hit(*, scope: str, key: str, limit: int, window: int, now: float | None = None) -> bool:
@@ -29,15 +26,3 @@ def rate_limit_hit(*, scope: str, key: str, limit: int, window: int, now: float 
         cache.add(cache_key, 1, timeout=window + 5)
         count = 1
     return count > limit
-
-
-def ticket_get_for_customer(*, number: str, phone_last_four: str) -> Ticket | None:
-    """Return the ticket with this number if the customer's phone ends in `phone_last_four`, else None.
-
-    A wrong number and a wrong phone give the same None, so the answer never tells whether a number exists.
-    """
-    ticket = Ticket.objects.select_related("customer", "division").filter(number=number.strip()).first()
-    if ticket is None:
-        return None
-    # The phone is decrypted when the customer row loads; compare in constant time all the same.
-    return ticket if hmac.compare_digest(ticket.customer.phone[-4:], phone_last_four) else None

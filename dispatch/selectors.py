@@ -1,3 +1,4 @@
+import hmac
 from datetime import timedelta
 
 from django.contrib.contenttypes.models import ContentType
@@ -90,3 +91,15 @@ def policies_in_force(*, customer, at) -> list:
         .select_related("plan")
         .order_by("valid_until")
     )
+
+
+def ticket_get_for_customer(*, number: str, phone_last_four: str) -> Ticket | None:
+    """Return the ticket with this number if the customer's phone ends in `phone_last_four`, else None.
+
+    A wrong number and a wrong phone give the same None, so the answer never tells whether a number exists.
+    """
+    ticket = Ticket.objects.select_related("customer", "division").filter(number=number.strip()).first()
+    if ticket is None:
+        return None
+    # The phone is decrypted when the customer row loads; compare in constant time all the same.
+    return ticket if hmac.compare_digest(ticket.customer.phone[-4:], phone_last_four) else None

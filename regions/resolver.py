@@ -8,7 +8,7 @@ when a newer catalogue import appears (regions.catalogue).
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.utils.translation import gettext as _
@@ -68,7 +68,6 @@ class Resolution:
     path: str = ""
     candidates: tuple[Candidate, ...] = ()
     reason: str = ""
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def is_resolved(self) -> bool:
@@ -151,14 +150,12 @@ def resolve(text: str, *, _index_override: CatalogueIndex | None = None) -> Reso
     if len(complete) == 1:
         code, (rank, segments) = next(iter(complete.items()))
         outcome = _outcome_of(rank)
-        notes = tuple(segment.note for segment in segments if segment.note)
         return Resolution(
             original,
             outcome,
             code,
             index.divisions[code].full_name,
             reason=_explain(outcome, segments, index),
-            notes=notes,
         )
     if complete:
         candidates = tuple(sorted(Candidate(code, index.divisions[code].full_name) for code in complete))

