@@ -172,6 +172,11 @@ WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Photos and repair recordings: never under STATIC/MEDIA URLs, only through dispatch's signed, logged links.
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": os.environ.get("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media"))},
+    },
 }
 
 REST_FRAMEWORK = {
@@ -202,6 +207,16 @@ CELERY_TASK_ROUTES = {
 }
 # Customer notifications queued more than this long ago and still unsent are queued again by a periodic relay.
 NOTIFICATION_RELAY_SECONDS = env_int("NOTIFICATION_RELAY_SECONDS", 120)
+# Dispatch: offers per ticket before it is flagged for an operator; how old a technician's position may be and still
+# count for distance; the on-site inspection fee a new customer does not pay (yuan).
+DISPATCH_MAX_OFFERS = env_int("DISPATCH_MAX_OFFERS", 3)
+DISPATCH_POSITION_FRESH_MINUTES = env_int("DISPATCH_POSITION_FRESH_MINUTES", 30)
+DISPATCH_SWEEP_SECONDS = env_int("DISPATCH_SWEEP_SECONDS", 30)
+INSPECTION_FEE = os.environ.get("INSPECTION_FEE", "50.00")
+# Photos and recordings from the technician's phone.
+MEDIA_MAX_PHOTO_BYTES = env_int("MEDIA_MAX_PHOTO_BYTES", 20 * 1024 * 1024)
+MEDIA_MAX_AUDIO_BYTES = env_int("MEDIA_MAX_AUDIO_BYTES", 200 * 1024 * 1024)
+MEDIA_LINK_SECONDS = env_int("MEDIA_LINK_SECONDS", 300)
 SLA_TICK_SECONDS = float(os.environ.get("SLA_TICK_SECONDS", "1.0"))
 # Heartbeat older than this: the dashboard shows the clocks are not being checked.
 SLA_HEARTBEAT_ALARM_SECONDS = env_int("SLA_HEARTBEAT_ALARM_SECONDS", 10)
@@ -211,6 +226,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": SLA_TICK_SECONDS,
         # Ticks queued during an outage are useless once it ends: the next one does all the work.
         "options": {"queue": "sla_tick", "expires": 3},
+    },
+    # Tickets whose dispatch task was lost (broker down at commit) or that wait for a technician to come on duty.
+    "dispatch-sweep": {
+        "task": "dispatch.tasks.dispatch_sweep_task",
+        "schedule": float(DISPATCH_SWEEP_SECONDS),
+        "options": {"expires": DISPATCH_SWEEP_SECONDS - 1},
     },
     "notification-relay": {
         "task": "dispatch.tasks.notification_relay_task",

@@ -7,6 +7,7 @@ class DispatchConfig(AppConfig):
     verbose_name = _("Dispatch")
 
     def ready(self) -> None:
-        from dispatch.handlers import register_ticket_clocks
+        from dispatch.handlers import register_offer_clocks, register_ticket_clocks
 
         register_ticket_clocks()
+        register_offer_clocks()

@@ -46,3 +46,44 @@ class DuplicateOpenTicket(ApplicationError):
 class InsuranceNotSellable(ApplicationError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
+
+
+class OfferClosed(ApplicationError):
+    def __init__(self, outcome_label: str) -> None:
+        super().__init__(
+            _("This offer is no longer open (%(outcome)s).") % {"outcome": outcome_label}, {"outcome": outcome_label}
+        )
+
+
+class OfferExpired(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("This offer has expired; the job has gone to the next technician."))
+
+
+class TechnicianAtCapacity(ApplicationError):
+    def __init__(self, name: str, capacity: int) -> None:
+        super().__init__(
+            _("%(name)s already has %(capacity)s jobs in hand; finish one first.")
+            % {"name": name, "capacity": capacity},
+            {"capacity": capacity},
+        )
+
+
+class TechnicianUnavailable(ApplicationError):
+    def __init__(self, name: str) -> None:
+        super().__init__(_("%(name)s no longer works for us.") % {"name": name})
+
+
+class NotYourJob(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("This job is not assigned to you."))
+
+
+class LocationConsentRequired(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("Agree to share your position while on duty first."))
+
+
+class InvalidPosition(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("The position is not valid."))

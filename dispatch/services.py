@@ -1,12 +1,15 @@
 """Customers and tickets: every write goes through here, in one transaction with the ticket's SLA clocks."""
 
 import logging
+import math
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
@@ -17,8 +20,15 @@ from dispatch import crypto
 from dispatch.exceptions import (
     DuplicateOpenTicket,
     InsuranceNotSellable,
+    InvalidPosition,
+    LocationConsentRequired,
+    NotYourJob,
+    OfferClosed,
+    OfferExpired,
     OutsideServiceArea,
     ReasonRequired,
+    TechnicianAtCapacity,
+    TechnicianUnavailable,
     TicketChanged,
     TransitionNotAllowed,
 )
@@ -27,17 +37,28 @@ from dispatch.models import (
     OPEN_STATUSES,
     Address,
     Customer,
+    DispatchRule,
+    DutyPeriod,
     InsurancePlan,
     InsurancePolicy,
     Notification,
+    Offer,
+    OfferOutcome,
+    Technician,
     Ticket,
     TicketCounter,
     TicketEvent,
     TicketStatus,
 )
 from dispatch.notify import NotificationFailed, get_backend
-from dispatch.selectors import policy_covering
-from dispatch.tasks import notification_send_task
+from dispatch.selectors import (
+    dispatch_mode_for,
+    distance_km,
+    policy_covering,
+    technician_list_candidates,
+    technician_loads,
+)
+from dispatch.tasks import notification_send_task, ticket_dispatch_task
 from regions.models import Division
 from regions.selectors import division_list_nearest_served, is_served
 from sla.models import DeadlineKind
@@ -49,6 +70,7 @@ from sla.services import (
     deadline_pause,
     deadline_resume,
     deadlines_open_new,
+    policy_match,
 )
 
 logger = logging.getLogger(__name__)
@@ -221,7 +243,16 @@ def ticket_create(
     ticket.number = _next_number(now=now)
     Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
     notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now, is_new_ticket=True)
+    # 安排师傅: offered to a technician once the ticket is committed (the sweep catches it if the broker is down).
+    transaction.on_commit(partial(_enqueue_dispatch, ticket.pk))
     return ticket
+
+
+def _enqueue_dispatch(ticket_id: int) -> None:
+    try:
+        ticket_dispatch_task.delay(ticket_id=ticket_id)
+    except (BrokerError, RedisError, OSError) as error:
+        logger.warning("ticket %s not queued for dispatch (%s); the sweep will pick it up", ticket_id, error)
 
 
 def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **fields) -> Ticket:
@@ -237,8 +268,6 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
         raise TicketChanged(ticket.number)
     _event(ticket=ticket, kind=TicketEvent.Kind.STATUS, at=now, by=by, reason=reason, old_status=old, new_status=to)
     ticket.refresh_from_db()
-    if to in NOTIFY_ON:
-        notification_queue(ticket=ticket, kind=NOTIFY_ON[to], now=now)
     clocks = deadline_list_open(subject=ticket)
     if to == S.ACCEPTED and not any(clock.kind == DeadlineKind.ARRIVAL for clock in clocks):
         # Arrival: by the appointment if one was booked (and is still ahead), else the policy's target (90 min).
@@ -271,6 +300,12 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
         for clock in clocks:
             if clock.kind in MEETS.get(to, ()):
                 deadline_meet(deadline=clock, now=now)
+    if to in NOTIFY_ON:
+        extra = {}
+        if to == S.ACCEPTED and ticket.technician_id:
+            arrival = next((c for c in clocks if c.kind == DeadlineKind.ARRIVAL), None)
+            extra = {"technician": ticket.technician.name, "eta": arrival.due_at if arrival else None}
+        notification_queue(ticket=ticket, kind=NOTIFY_ON[to], now=now, **extra)
     return ticket
 
 
@@ -436,3 +471,437 @@ def notification_relay(*, now) -> int:
         for notification_id in ids:
             transaction.on_commit(partial(_enqueue_notification, notification_id))
     return len(ids)
+
+
+# ---- Technicians --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def technician_duty_set(*, technician: Technician, is_on_duty: bool, now=None) -> Technician:
+    """Go on or off duty from the phone; opens or closes the shift operators see. Going off duty keeps jobs in hand."""
+    now = now or timezone.now()
+    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    if technician.is_on_duty == is_on_duty:
+        return technician
+    technician.is_on_duty = is_on_duty
+    technician.duty_changed_at = now
+    if is_on_duty:
+        DutyPeriod.objects.create(technician=technician, started_at=now)
+    else:
+        DutyPeriod.objects.filter(technician=technician, ended_at__isnull=True).update(ended_at=now)
+        # A position is only kept while on duty: off duty, where the technician is is nobody's business.
+        technician.last_lat = technician.last_lng = technician.last_seen_at = None
+    technician.save(update_fields=["is_on_duty", "duty_changed_at", "last_lat", "last_lng", "last_seen_at"])
+    return technician
+
+
+@transaction.atomic
+def technician_position_record(
+    *, technician: Technician, lat: float, lng: float, consent: bool = False, now=None
+) -> Technician:
+    """Store the phone's position while on duty; raises LocationConsentRequired (never agreed) or InvalidPosition."""
+    now = now or timezone.now()
+    try:
+        lat, lng = float(lat), float(lng)
+    except (TypeError, ValueError):
+        raise InvalidPosition() from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180) or math.isnan(lat) or math.isnan(lng):
+        raise InvalidPosition()
+    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    if technician.location_consent_at is None:
+        if not consent:
+            raise LocationConsentRequired()
+        technician.location_consent_at = now
+    if not technician.is_on_duty:
+        return technician
+    technician.last_lat, technician.last_lng, technician.last_seen_at = lat, lng, now
+    technician.save(update_fields=["location_consent_at", "last_lat", "last_lng", "last_seen_at"])
+    return technician
+
+
+# ---- Offers and dispatch --------------------------------------------------------------------------------------------
+
+
+def _offer_create(
+    *, ticket: Ticket, technician_id: int, mode: str, now, by=None, score=None, explanation=None
+) -> Offer:
+    """Write one offer and start its accept window (the policy's offer_accept target, 5 minutes by default)."""
+    window = policy_match(kind=DeadlineKind.OFFER_ACCEPT, division_code=ticket.division_id, urgency=ticket.urgency)
+    offer = Offer.objects.create(
+        ticket=ticket,
+        technician_id=technician_id,
+        mode=mode,
+        offered_by=by,
+        offered_at=now,
+        expires_at=now + window.target,
+        score=score,
+        explanation=explanation or {},
+    )
+    deadline_open(
+        subject=offer,
+        kind=DeadlineKind.OFFER_ACCEPT,
+        now=now,
+        division_code=ticket.division_id,
+        urgency=ticket.urgency,
+        due_at=offer.expires_at,
+    )
+    _event(
+        ticket=ticket,
+        kind=TicketEvent.Kind.OFFER,
+        at=now,
+        by=by,
+        offer=offer.pk,
+        technician=technician_id,
+        outcome="offered",
+        mode=mode,
+    )
+    return offer
+
+
+def _offer_close(*, offer: Offer, outcome: str, now, by=None, reason: str = "") -> None:
+    """Close a pending offer and stop its accept window (met when answered, cancelled when withdrawn)."""
+    offer.outcome = outcome
+    offer.answered_at = now
+    offer.reason = reason[:200]
+    offer.save(update_fields=["outcome", "answered_at", "reason"])
+    for clock in deadline_list_open(subject=offer):
+        if outcome in (OfferOutcome.ACCEPTED, OfferOutcome.DECLINED):
+            deadline_meet(deadline=clock, now=now)
+        else:
+            deadline_cancel(deadline=clock, now=now)
+    _event(
+        ticket=offer.ticket,
+        kind=TicketEvent.Kind.OFFER,
+        at=now,
+        by=by,
+        reason=reason,
+        offer=offer.pk,
+        technician=offer.technician_id,
+        outcome=outcome,
+    )
+
+
+def _flag_for_operator(*, ticket: Ticket, now, note: str) -> None:
+    if ticket.needs_manual_dispatch and ticket.dispatch_note == note:
+        return  # already flagged for this reason: the sweep retrying must not fill the timeline
+    Ticket.objects.filter(pk=ticket.pk).update(needs_manual_dispatch=True, dispatch_note=note)
+    ticket.needs_manual_dispatch, ticket.dispatch_note = True, note
+    _event(ticket=ticket, kind=TicketEvent.Kind.DISPATCH, at=now, reason=note, flagged=True)
+
+
+NO_CANDIDATE = "没有可派的师傅（不在岗、不覆盖该区域、技能不符或已满单）"
+OFFERS_EXHAUSTED = "已派单 {n} 次未被接单"
+
+
+def _dispatch_next(*, ticket: Ticket, now) -> list[Offer]:
+    """Offer a NEW ticket (locked by the caller) to the next candidate, or to every candidate in grab mode; flag it
+    for an operator when nobody is left or it has been refused DISPATCH_MAX_OFFERS times."""
+    failed = ticket.offers.filter(outcome__in=[OfferOutcome.DECLINED, OfferOutcome.EXPIRED]).count()
+    if failed >= settings.DISPATCH_MAX_OFFERS:
+        _flag_for_operator(ticket=ticket, now=now, note=OFFERS_EXHAUSTED.format(n=failed))
+        return []
+    ranking = technician_list_candidates(ticket=ticket, now=now)
+    if not ranking.candidates:
+        _flag_for_operator(ticket=ticket, now=now, note=NO_CANDIDATE)
+        return []
+    if dispatch_mode_for(division=ticket.division) == DispatchRule.Mode.GRAB:
+        mode, chosen = Offer.Mode.GRAB, ranking.candidates
+    else:
+        mode, chosen = Offer.Mode.AUTO, ranking.candidates[:1]
+    offers = [
+        _offer_create(
+            ticket=ticket,
+            technician_id=candidate.technician_id,
+            mode=mode,
+            now=now,
+            score=candidate.score,
+            explanation=ranking.explanation(chosen=candidate),
+        )
+        for candidate in chosen
+    ]
+    if ticket.needs_manual_dispatch:
+        Ticket.objects.filter(pk=ticket.pk).update(needs_manual_dispatch=False, dispatch_note="")
+    _ticket_transition(ticket=ticket, to=S.OFFERED, by=None, now=now)
+    return offers
+
+
+@transaction.atomic
+def ticket_dispatch_auto(*, ticket_id: int, now) -> list[Offer]:
+    """Offer a new ticket to the best candidate(s); returns the offers made, none if the ticket has moved on, already
+    has a live offer or was flagged for an operator (then the flag says why)."""
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").filter(pk=ticket_id).first()
+    if ticket is None or ticket.status != S.NEW:
+        return []
+    return _dispatch_next(ticket=ticket, now=now)
+
+
+def dispatch_sweep(*, now, settle_seconds: int = 10, limit: int = 200) -> int:
+    """Dispatch new tickets without a live offer: those whose task was lost and those nobody could take before;
+    returns the offers made. Tickets refused too often stay with the operators."""
+    ids = list(
+        Ticket.objects.filter(status=S.NEW, created_at__lte=now - timedelta(seconds=settle_seconds))
+        .filter(Q(needs_manual_dispatch=False) | Q(dispatch_note=NO_CANDIDATE))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return sum(len(ticket_dispatch_auto(ticket_id=ticket_id, now=now)) for ticket_id in ids)
+
+
+def _lock_offer(offer: Offer) -> tuple[Ticket, Offer]:
+    # Ticket first, then offer, then technician, everywhere: one order, so two answers never deadlock.
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=offer.ticket_id)
+    offer = Offer.objects.select_for_update().select_related("technician").get(pk=offer.pk)
+    offer.ticket = ticket
+    return ticket, offer
+
+
+def _take_job(*, ticket: Ticket, technician: Technician, now, by, reason: str = "") -> Ticket:
+    """Give the ticket to the technician if they have room (technician row locked, so two accepts are counted one
+    after the other); raises TechnicianAtCapacity or TechnicianUnavailable."""
+    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    if not technician.is_active:
+        raise TechnicianUnavailable(technician.name)
+    if technician_loads(technician_ids=[technician.pk]).get(technician.pk, 0) >= technician.capacity:
+        raise TechnicianAtCapacity(technician.name, technician.capacity)
+    technician.last_job_at = now
+    technician.save(update_fields=["last_job_at"])
+    for other in ticket.offers.select_for_update().filter(outcome=OfferOutcome.PENDING):
+        _offer_close(offer=other, outcome=OfferOutcome.WITHDRAWN, now=now)
+    return _ticket_transition(
+        ticket=ticket,
+        to=S.ACCEPTED,
+        by=by,
+        now=now,
+        reason=reason,
+        technician=technician,
+        needs_manual_dispatch=False,
+        dispatch_note="",
+    )
+
+
+@transaction.atomic
+def offer_accept(*, offer: Offer, by, now=None) -> Ticket:
+    """Accept an offer for its technician: the ticket becomes theirs and the other offers are withdrawn; raises
+    NotYourJob, OfferClosed (answered, withdrawn), OfferExpired (even before the tick noticed) or
+    TechnicianAtCapacity."""
+    now = now or timezone.now()
+    ticket, offer = _lock_offer(offer)
+    if offer.technician.user_id != by.pk:
+        raise NotYourJob()
+    if offer.outcome != OfferOutcome.PENDING:
+        raise OfferClosed(offer.get_outcome_display())
+    if offer.is_expired(now):
+        raise OfferExpired()
+    _offer_close(offer=offer, outcome=OfferOutcome.ACCEPTED, now=now, by=by)
+    return _take_job(ticket=ticket, technician=offer.technician, now=now, by=by)
+
+
+@transaction.atomic
+def offer_decline(*, offer: Offer, by, reason: str, now=None) -> Offer:
+    """Decline an offer with a reason; the ticket goes to the next candidate. Raises ReasonRequired, NotYourJob or
+    OfferClosed."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    ticket, offer = _lock_offer(offer)
+    if offer.technician.user_id != by.pk:
+        raise NotYourJob()
+    if offer.outcome != OfferOutcome.PENDING:
+        raise OfferClosed(offer.get_outcome_display())
+    _offer_close(offer=offer, outcome=OfferOutcome.DECLINED, now=now, by=by, reason=reason.strip())
+    _after_offer_lost(ticket=ticket, now=now)
+    return offer
+
+
+@transaction.atomic
+def offer_expire(*, offer_id: int, now) -> bool:
+    """Expire an unanswered offer whose window has passed (called by the accept clock's breach); the ticket goes to
+    the next candidate. Returns False if the offer was answered or withdrawn first, so a repeat does nothing."""
+    offer = Offer.objects.filter(pk=offer_id).first()
+    if offer is None:
+        return False
+    ticket, offer = _lock_offer(offer)
+    if offer.outcome != OfferOutcome.PENDING or not offer.is_expired(now):
+        return False
+    _offer_close(offer=offer, outcome=OfferOutcome.EXPIRED, now=now)
+    _after_offer_lost(ticket=ticket, now=now)
+    return True
+
+
+def _after_offer_lost(*, ticket: Ticket, now) -> None:
+    """Once no live offer is left (grab mode waits for all), put the ticket back and offer it to the next one."""
+    if ticket.status != S.OFFERED or ticket.offers.filter(outcome=OfferOutcome.PENDING).exists():
+        return
+    ticket = _ticket_transition(ticket=ticket, to=S.NEW, by=None, now=now)
+    _dispatch_next(ticket=ticket, now=now)
+
+
+def _withdraw_pending(*, ticket: Ticket, now, by) -> None:
+    for offer in ticket.offers.select_for_update().filter(outcome=OfferOutcome.PENDING):
+        _offer_close(offer=offer, outcome=OfferOutcome.WITHDRAWN, now=now, by=by)
+
+
+@transaction.atomic
+def ticket_offer(*, ticket: Ticket, technician: Technician, by, now=None) -> Offer:
+    """Offer the ticket to a technician an operator chose (from the ranking or anyone); live offers are withdrawn.
+    Raises TransitionNotAllowed (already taken) or TechnicianUnavailable."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    if ticket.status not in (S.NEW, S.OFFERED):
+        raise TransitionNotAllowed(ticket.status, S.OFFERED)
+    if not technician.is_active:
+        raise TechnicianUnavailable(technician.name)
+    _withdraw_pending(ticket=ticket, now=now, by=by)
+    ranking = technician_list_candidates(ticket=ticket, now=now)
+    ranked = next((c for c in ranking.candidates if c.technician_id == technician.pk), None)
+    offer = _offer_create(
+        ticket=ticket,
+        technician_id=technician.pk,
+        mode=Offer.Mode.MANUAL,
+        now=now,
+        by=by,
+        score=ranked.score if ranked else None,
+        explanation=ranking.explanation(chosen=ranked),
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(needs_manual_dispatch=False, dispatch_note="")
+    if ticket.status == S.NEW:
+        _ticket_transition(ticket=ticket, to=S.OFFERED, by=by, now=now)
+    return offer
+
+
+@transaction.atomic
+def ticket_assign(*, ticket: Ticket, technician: Technician, by, reason: str, now=None) -> Ticket:
+    """Give the ticket straight to a technician who agreed on the phone with the operator; raises ReasonRequired,
+    TransitionNotAllowed, TechnicianAtCapacity or TechnicianUnavailable."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    if ticket.status not in (S.NEW, S.OFFERED):
+        raise TransitionNotAllowed(ticket.status, S.ACCEPTED)
+    _withdraw_pending(ticket=ticket, now=now, by=by)
+    ticket = _take_job(ticket=ticket, technician=technician, now=now, by=by, reason=reason.strip())
+    # The record of who gave the job to whom; the unique "one accepted offer per ticket" rule covers it too.
+    offer = Offer.objects.create(
+        ticket=ticket,
+        technician=technician,
+        mode=Offer.Mode.MANUAL,
+        offered_by=by,
+        offered_at=now,
+        expires_at=now + timedelta(seconds=1),
+        outcome=OfferOutcome.ACCEPTED,
+        answered_at=now,
+        reason=reason.strip()[:200],
+    )
+    _event(
+        ticket=ticket,
+        kind=TicketEvent.Kind.OFFER,
+        at=now,
+        by=by,
+        reason=reason.strip(),
+        offer=offer.pk,
+        technician=technician.pk,
+        outcome="assigned",
+    )
+    return ticket
+
+
+@transaction.atomic
+def ticket_reassign(*, ticket: Ticket, by, reason: str, technician: Technician | None = None, now=None) -> Ticket:
+    """Take the ticket off its technician (before they set off) with a reason and offer it again: to the technician
+    given, or by auto-dispatch. Raises ReasonRequired or TransitionNotAllowed."""
+    now = now or timezone.now()
+    if not (reason or "").strip():
+        raise ReasonRequired()
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    if S.NEW not in ALLOWED[ticket.status] or ticket.technician_id is None:
+        raise TransitionNotAllowed(ticket.status, S.NEW)
+    for offer in ticket.offers.select_for_update().filter(outcome=OfferOutcome.ACCEPTED):
+        _offer_close(offer=offer, outcome=OfferOutcome.RELEASED, now=now, by=by, reason=reason.strip())
+    ticket = _ticket_transition(ticket=ticket, to=S.NEW, by=by, now=now, reason=reason.strip(), technician=None)
+    if technician is not None:
+        ticket_offer(ticket=ticket, technician=technician, by=by, now=now)
+    else:
+        _dispatch_next(ticket=ticket, now=now)
+    ticket.refresh_from_db()
+    return ticket
+
+
+# ---- The technician's job -------------------------------------------------------------------------------------------
+
+# The one next step the phone shows for each status (DESIGN §2: one primary action per screen).
+NEXT_STEP = {S.ACCEPTED: S.RESPONDED, S.RESPONDED: S.EN_ROUTE, S.EN_ROUTE: S.ON_SITE, S.ON_SITE: S.COMPLETED}
+
+
+def _lock_own_job(*, ticket: Ticket, by) -> Ticket:
+    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("technician", "address").get(pk=ticket.pk)
+    if ticket.technician is None or ticket.technician.user_id != by.pk:
+        raise NotYourJob()
+    return ticket
+
+
+@transaction.atomic
+def ticket_progress(*, ticket: Ticket, by, to: str, lat=None, lng=None, now=None) -> Ticket:
+    """Move the technician's own job one step: responded (called the customer: meets the 30-minute response clock),
+    on the way, or arrived (with the phone's position and its distance from the address when both are known). Raises
+    NotYourJob, TransitionNotAllowed or InvalidPosition."""
+    now = now or timezone.now()
+    ticket = _lock_own_job(ticket=ticket, by=by)
+    if to not in (S.RESPONDED, S.EN_ROUTE, S.ON_SITE):
+        raise TransitionNotAllowed(ticket.status, to)
+    fields = {}
+    if to == S.ON_SITE and lat not in (None, "") and lng not in (None, ""):
+        try:
+            lat, lng = float(lat), float(lng)
+        except (TypeError, ValueError):
+            raise InvalidPosition() from None
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise InvalidPosition()
+        fields = {"arrival_lat": lat, "arrival_lng": lng}
+        address = ticket.address
+        if address.lat is not None and address.lng is not None:
+            fields["arrival_distance_m"] = round(distance_km(lat, lng, address.lat, address.lng) * 1000)
+    return _ticket_transition(ticket=ticket, to=to, by=by, now=now, **fields)
+
+
+def ticket_fee_quote(*, ticket: Ticket, labour_fee: Decimal, parts_fee: Decimal) -> dict[str, Decimal]:
+    """Return the inspection fee, the total and what the customer pays: the first inspection is free for a new
+    customer (首次免费上门检测), and an after-sales policy covering the problem waives every fee."""
+    inspection = Decimal("0.00") if ticket.inspection_fee_waived else Decimal(settings.INSPECTION_FEE)
+    total = inspection + labour_fee + parts_fee
+    payable = Decimal("0.00") if ticket.insurance_policy_id else total
+    return {"inspection_fee": inspection, "total": total, "payable": payable}
+
+
+@transaction.atomic
+def ticket_complete(
+    *,
+    ticket: Ticket,
+    by,
+    work_done: str,
+    parts: str = "",
+    labour_fee: Decimal = Decimal("0"),
+    parts_fee: Decimal = Decimal("0"),
+    now=None,
+) -> Ticket:
+    """Record the repair and the fee (free inspection and insurance applied) and complete the job, meeting its clocks.
+    Raises NotYourJob, TransitionNotAllowed or ApplicationError (no description, a negative amount)."""
+    now = now or timezone.now()
+    if not (work_done or "").strip():
+        raise ApplicationError(_("Describe the work done."))
+    if labour_fee < 0 or parts_fee < 0:
+        raise ApplicationError(_("Amounts cannot be negative."))
+    ticket = _lock_own_job(ticket=ticket, by=by)
+    quote = ticket_fee_quote(ticket=ticket, labour_fee=labour_fee, parts_fee=parts_fee)
+    return _ticket_transition(
+        ticket=ticket,
+        to=S.COMPLETED,
+        by=by,
+        now=now,
+        work_done=work_done.strip(),
+        parts=parts.strip()[:300],
+        inspection_fee=quote["inspection_fee"],
+        labour_fee=labour_fee,
+        parts_fee=parts_fee,
+        fee=quote["payable"],
+    )

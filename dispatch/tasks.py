@@ -26,3 +26,23 @@ def notification_relay_task() -> int:
     from dispatch.services import notification_relay
 
     return notification_relay(now=timezone.now())
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def ticket_dispatch_task(*, ticket_id: int) -> int:
+    """Offer a new ticket to the best technician(s); does nothing if it was offered or moved on meanwhile."""
+    from django.utils import timezone
+
+    from dispatch.services import ticket_dispatch_auto
+
+    return len(ticket_dispatch_auto(ticket_id=ticket_id, now=timezone.now()))
+
+
+@shared_task(ignore_result=True)
+def dispatch_sweep_task() -> int:
+    """Dispatch the new tickets nobody has offered yet (their task was lost, or nobody was on duty)."""
+    from django.utils import timezone
+
+    from dispatch.services import dispatch_sweep
+
+    return dispatch_sweep(now=timezone.now())

@@ -127,6 +127,17 @@ def users_by_role(operator, technician, manager, reviewer, administrator):
     }
 
 
+@pytest.fixture(autouse=True)
+def dispatch_queued(request):
+    """The auto-dispatch task's publish, patched for every test except those marked `real_broker` (a real worker
+    dispatches there): records which tickets were handed to the broker after commit."""
+    if request.node.get_closest_marker("real_broker"):
+        yield None
+        return
+    with mock.patch("dispatch.services.ticket_dispatch_task.apply_async") as apply_async:
+        yield apply_async
+
+
 @pytest.fixture
 def queued():
     """The SLA delivery task's apply_async, patched: records which outbox rows were handed to the broker."""

@@ -3,7 +3,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dispatch.models import Technician
 from regions.models import Division, ServiceArea
+from tests.dispatch.factories import TechnicianFactory, skill
 
 
 @pytest.fixture
@@ -34,3 +36,17 @@ def ticket_input(zhihe):
         "category": "biometric",
         "lock_brand": "德施曼",
     }
+
+
+@pytest.fixture
+def wang(technician, yonghe) -> Technician:
+    """王师傅, the `technician` user's profile: on duty, covers 永和县, fixes fingerprint locks."""
+    return TechnicianFactory(
+        user=technician, name="王师傅", coverage=[yonghe], skills=[skill("biometric", "指纹/人脸")], capacity=2
+    )
+
+
+@pytest.fixture
+def zhao(yonghe) -> Technician:
+    """赵师傅, another technician on duty in 永和县 with the same skill."""
+    return TechnicianFactory(name="赵师傅", coverage=[yonghe], skills=[skill("biometric", "指纹/人脸")], capacity=2)

@@ -2,19 +2,17 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from dispatch.models import Ticket
-from dispatch.services import _ticket_transition, ticket_cancel, ticket_create
+from dispatch.services import ticket_cancel, ticket_create
+from tests.dispatch.factories import job_through
 
 pytestmark = pytest.mark.django_db
 
 
-def _complete(ticket, by):
-    from django.utils import timezone
-
-    for status in ("accepted", "responded", "en_route", "on_site", "completed"):
-        ticket = _ticket_transition(ticket=ticket, to=status, by=by, now=timezone.now())
-    return ticket
+def _complete(ticket, by, technician):
+    return job_through(ticket, technician=technician, operator=by, at=timezone.now())
 
 
 def test_a_new_customer_gets_the_first_inspection_free(ticket_input, operator):
@@ -32,8 +30,8 @@ def test_never_twice_for_the_same_customer(ticket_input, operator):
     assert not second.inspection_fee_waived and second.fee_waiver_reason == ""
 
 
-def test_a_customer_with_a_completed_job_is_not_new(ticket_input, operator):
-    first = _complete(ticket_create(**ticket_input, by=operator), operator)
+def test_a_customer_with_a_completed_job_is_not_new(ticket_input, operator, wang):
+    first = _complete(ticket_create(**ticket_input, by=operator), operator, wang)
     Ticket.objects.filter(pk=first.pk).update(inspection_fee_waived=False)  # e.g. a job from before the promise
 
     again = ticket_create(**ticket_input, by=operator)

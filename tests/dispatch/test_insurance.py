@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from dispatch.exceptions import InsuranceNotSellable
 from dispatch.models import InsurancePlan, InsurancePolicy, TicketEvent
-from dispatch.services import _ticket_transition, insurance_policy_sell, ticket_create
+from dispatch.services import insurance_policy_sell, ticket_create
+from tests.dispatch.factories import job_through
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +21,14 @@ def plan(db):
     )
 
 
-def _completed(ticket, by, at):
-    for status in ("accepted", "responded", "en_route", "on_site", "completed"):
-        ticket = _ticket_transition(ticket=ticket, to=status, by=by, now=at)
-    return ticket
-
-
 @pytest.fixture
-def sold(ticket_input, operator, plan, t0, queued):
-    job = _completed(ticket_create(**ticket_input, by=operator, now=t0), operator, t0 + timedelta(hours=2))
+def sold(ticket_input, operator, plan, t0, queued, wang):
+    job = job_through(
+        ticket_create(**ticket_input, by=operator, now=t0),
+        technician=wang,
+        operator=operator,
+        at=t0 + timedelta(hours=2),
+    )
     return insurance_policy_sell(ticket=job, plan=plan, by=operator, now=t0 + timedelta(hours=2))
 
 
@@ -48,8 +48,8 @@ def test_not_on_an_open_job_nor_twice(ticket_input, operator, plan, sold):
     assert InsurancePolicy.objects.count() == 1
 
 
-def test_a_withdrawn_plan_is_not_sold(ticket_input, operator, plan, t0, queued):
-    job = _completed(ticket_create(**ticket_input, by=operator, now=t0), operator, t0)
+def test_a_withdrawn_plan_is_not_sold(ticket_input, operator, plan, t0, queued, wang):
+    job = job_through(ticket_create(**ticket_input, by=operator, now=t0), technician=wang, operator=operator, at=t0)
     plan.is_active = False
     plan.save()
 
@@ -85,8 +85,8 @@ def test_cover_is_shown_on_the_incoming_call_screen(client, operator, sold):
     assert 'data-testid="insurance-cover"' in page and "一年无忧保" in page
 
 
-def test_selling_from_the_ticket_page(client, operator, ticket_input, plan, t0, queued):
-    job = _completed(ticket_create(**ticket_input, by=operator, now=t0), operator, t0)
+def test_selling_from_the_ticket_page(client, operator, ticket_input, plan, t0, queued, wang):
+    job = job_through(ticket_create(**ticket_input, by=operator, now=t0), technician=wang, operator=operator, at=t0)
     client.force_login(operator)
     page = client.get(reverse("dispatch:ticket", args=[job.number])).content.decode()
     assert 'data-testid="sell-insurance"' in page

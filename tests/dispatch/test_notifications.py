@@ -5,7 +5,15 @@ import pytest
 
 from dispatch.models import Notification
 from dispatch.notify import NotificationFailed
-from dispatch.services import _ticket_transition, notification_relay, notification_send, ticket_create
+from dispatch.services import (
+    notification_relay,
+    notification_send,
+    ticket_complete,
+    ticket_create,
+    ticket_resume,
+    ticket_wait_customer,
+)
+from tests.dispatch.factories import job_through
 
 pytestmark = pytest.mark.django_db
 
@@ -47,12 +55,12 @@ def test_a_new_ticket_tells_the_customer_after_commit(
     delay.assert_called_once_with(notification_id=notification.pk)
 
 
-def test_assigned_on_the_way_and_completed_are_sent_once_each(ticket_input, operator, delay, t0, queued):
+def test_assigned_on_the_way_and_completed_are_sent_once_each(ticket_input, operator, delay, t0, queued, wang):
     ticket = ticket_create(**ticket_input, by=operator, now=t0)
-    for status in ("accepted", "responded", "en_route", "on_site", "waiting_customer"):
-        ticket = _ticket_transition(ticket=ticket, to=status, by=operator, now=t0)
-    ticket = _ticket_transition(ticket=ticket, to="on_site", by=operator, now=t0)
-    ticket = _ticket_transition(ticket=ticket, to="completed", by=operator, now=t0)
+    ticket = job_through(ticket, technician=wang, operator=operator, at=t0, until="on_site")
+    ticket = ticket_wait_customer(ticket=ticket, by=operator, reason="客户临时外出", now=t0)
+    ticket = ticket_resume(ticket=ticket, by=operator, now=t0)
+    ticket = ticket_complete(ticket=ticket, by=wang.user, work_done="更换电池", now=t0)
 
     kinds = list(Notification.objects.filter(ticket=ticket).order_by("pk").values_list("kind", flat=True))
     assert kinds == ["received", "assigned", "en_route", "completed"]

@@ -41,7 +41,7 @@ def test_simultaneous_calls_get_distinct_consecutive_numbers(ticket_input, opera
     assert suffixes == list(range(1, 9))
 
 
-def test_two_accepts_racing_exactly_one_wins(ticket_input, operator, technician):
+def test_two_accepts_racing_exactly_one_wins(ticket_input, operator, technician, wang):
     from django.db import transaction
     from django.utils import timezone
 
@@ -49,7 +49,9 @@ def test_two_accepts_racing_exactly_one_wins(ticket_input, operator, technician)
 
     def accept(by):
         with transaction.atomic():
-            return _ticket_transition(ticket=Ticket.objects.get(pk=ticket.pk), to="accepted", by=by, now=timezone.now())
+            return _ticket_transition(
+                ticket=Ticket.objects.get(pk=ticket.pk), to="accepted", by=by, now=timezone.now(), technician=wang
+            )
 
     results = _run_together([lambda: accept(operator), lambda: accept(technician)])
 
@@ -61,7 +63,7 @@ def test_two_accepts_racing_exactly_one_wins(ticket_input, operator, technician)
     assert final.events.filter(kind="status").count() == 1
 
 
-def test_cancel_racing_a_stale_accept_never_resurrects_the_ticket(ticket_input, operator, technician):
+def test_cancel_racing_a_stale_accept_never_resurrects_the_ticket(ticket_input, operator, technician, wang):
     from django.utils import timezone
 
     ticket = ticket_create(**ticket_input, by=operator)
@@ -70,7 +72,7 @@ def test_cancel_racing_a_stale_accept_never_resurrects_the_ticket(ticket_input, 
     results = _run_together(
         [
             lambda: ticket_cancel(ticket=Ticket.objects.get(pk=ticket.pk), by=operator, reason="客户取消"),
-            lambda: _ticket_transition(ticket=stale, to="accepted", by=technician, now=timezone.now()),
+            lambda: _ticket_transition(ticket=stale, to="accepted", by=technician, now=timezone.now(), technician=wang),
         ]
     )
 

@@ -25,8 +25,8 @@ def ticket(ticket_input, operator, t0):
     return ticket_create(**ticket_input, by=operator, now=t0)
 
 
-def test_contacting_the_customer_meets_the_response_promise(ticket, operator, t0):
-    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + 5 * M)
+def test_contacting_the_customer_meets_the_response_promise(ticket, operator, t0, wang):
+    ticket = _ticket_transition(ticket=ticket, to="accepted", technician=wang, by=operator, now=t0 + 5 * M)
     ticket = _ticket_transition(ticket=ticket, to="responded", by=operator, now=t0 + 12 * M)
 
     assert (ticket.status, ticket.accepted_at, ticket.responded_at) == ("responded", t0 + 5 * M, t0 + 12 * M)
@@ -46,9 +46,9 @@ def test_transitions_outside_the_table_are_refused_and_change_nothing(ticket, op
     assert not ticket.events.filter(kind="status").exists()
 
 
-def test_a_stale_copy_cannot_overwrite_a_newer_status(ticket, operator, t0):
+def test_a_stale_copy_cannot_overwrite_a_newer_status(ticket, operator, t0, wang):
     stale = Ticket.objects.get(pk=ticket.pk)
-    _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + M)
+    _ticket_transition(ticket=ticket, to="accepted", technician=wang, by=operator, now=t0 + M)
 
     with pytest.raises(TicketChanged):
         _ticket_transition(ticket=stale, to="cancelled", by=operator, now=t0 + 2 * M)
@@ -107,8 +107,8 @@ def test_a_breach_of_the_response_promise_appears_on_the_timeline_once(ticket, t
     assert event.at == t0 + 30 * M
 
 
-def test_accepting_starts_the_arrival_clock_and_arriving_meets_it(ticket, operator, t0):
-    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + 5 * M)
+def test_accepting_starts_the_arrival_clock_and_arriving_meets_it(ticket, operator, t0, wang):
+    ticket = _ticket_transition(ticket=ticket, to="accepted", technician=wang, by=operator, now=t0 + 5 * M)
     arrival = ticket_clocks(ticket=ticket)["arrival"]
     assert (arrival.state, arrival.due_at) == (Deadline.State.PENDING, t0 + 95 * M)
 
@@ -120,22 +120,24 @@ def test_accepting_starts_the_arrival_clock_and_arriving_meets_it(ticket, operat
     assert (clocks["arrival"].state, clocks["response"].state) == (Deadline.State.MET, Deadline.State.MET)
 
 
-def test_an_appointment_sets_the_arrival_due_time(ticket_input, operator, t0):
+def test_an_appointment_sets_the_arrival_due_time(ticket_input, operator, t0, wang):
     booked = ticket_create(
         **ticket_input, by=operator, now=t0, appointment_start=t0 + 20 * 60 * M, appointment_end=t0 + 22 * 60 * M
     )
 
-    accepted = _ticket_transition(ticket=booked, to="accepted", by=operator, now=t0 + M)
+    accepted = _ticket_transition(ticket=booked, to="accepted", technician=wang, by=operator, now=t0 + M)
 
     assert ticket_clocks(ticket=accepted)["arrival"].due_at == t0 + 20 * 60 * M
 
 
-def test_back_to_dispatch_cancels_the_arrival_clock(ticket, operator, t0):
-    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + M)
+def test_back_to_dispatch_cancels_the_arrival_clock(ticket, operator, t0, wang):
+    ticket = _ticket_transition(ticket=ticket, to="accepted", technician=wang, by=operator, now=t0 + M)
 
-    ticket = _ticket_transition(ticket=ticket, to="new", by=operator, now=t0 + 2 * M, reason="师傅临时有事")
+    ticket = _ticket_transition(
+        ticket=ticket, to="new", by=operator, now=t0 + 2 * M, reason="师傅临时有事", technician=None
+    )
     assert ticket_clocks(ticket=ticket)["arrival"].state == Deadline.State.CANCELLED
 
-    ticket = _ticket_transition(ticket=ticket, to="accepted", by=operator, now=t0 + 3 * M)
+    ticket = _ticket_transition(ticket=ticket, to="accepted", technician=wang, by=operator, now=t0 + 3 * M)
     arrival = ticket_clocks(ticket=ticket)["arrival"]
     assert (arrival.cycle, arrival.state, arrival.due_at) == (2, Deadline.State.PENDING, t0 + 93 * M)
