@@ -7,5 +7,7 @@ urlpatterns = [
     path("api/regions/", include("regions.api.urls")),
     path("request/", include("dispatch.public_urls")),
     path("dispatch/", include("dispatch.urls")),
+    path("tech/", include("dispatch.technician_urls")),
+    path("files/", include("dispatch.media_urls")),
     path("", include("accounts.urls")),
 ]
