@@ -64,15 +64,6 @@ def region_lookup(request):
     )
 
 
-@role_required(Role.TECHNICIAN)
-def technician(request):
-    return _pending(
-        request,
-        title=_("My jobs"),
-        description=_("Job offers and your jobs will appear here once technician dispatch is switched on."),
-    )
-
-
 @role_required(Role.MANAGER)
 def dashboard(request):
     return _pending(

@@ -161,6 +161,9 @@ if not FIELD_ENCRYPTION_KEYS or not BLIND_INDEX_KEY:
 # Customer SMS; see dispatch/notify.py for the interface an SMS provider's backend implements.
 NOTIFICATION_BACKEND = os.environ.get("NOTIFICATION_BACKEND", "dispatch.notify.ConsoleBackend")
 
+# Bootstrap's alert colours for Django's message levels (error is "danger" there).
+MESSAGE_TAGS = {40: "danger"}
+
 PHONENUMBER_DEFAULT_REGION = "CN"
 PHONENUMBER_DB_FORMAT = "E164"
 

@@ -74,6 +74,13 @@ class TechnicianUnavailable(ApplicationError):
         super().__init__(_("%(name)s no longer works for us.") % {"name": name})
 
 
+class NoCandidate(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(
+            _("Nobody can take this job now (off duty, elsewhere, without the skill or full). Offer it by hand.")
+        )
+
+
 class NotYourJob(ApplicationError):
     def __init__(self) -> None:
         super().__init__(_("This job is not assigned to you."))
@@ -87,3 +94,67 @@ class LocationConsentRequired(ApplicationError):
 class InvalidPosition(ApplicationError):
     def __init__(self) -> None:
         super().__init__(_("The position is not valid."))
+
+
+# ---- Photos and repair recordings -----------------------------------------------------------------------------------
+
+
+class MediaTooLarge(ApplicationError):
+    def __init__(self, limit_bytes: int) -> None:
+        megabytes = max(1, limit_bytes // (1024 * 1024))
+        super().__init__(
+            _("The file is too large (at most %(megabytes)s MB).") % {"megabytes": megabytes}, {"limit": limit_bytes}
+        )
+
+
+class MediaTypeNotAllowed(ApplicationError):
+    def __init__(self, kind: str) -> None:
+        if kind == "recording":
+            message = _("This is not an audio recording we can keep (WebM, Ogg or M4A).")
+        elif kind in ("photo_before", "photo_after"):
+            message = _("This is not a photo we can keep (JPEG, PNG, HEIC or WebP).")
+        else:
+            message = _("This kind of file cannot be uploaded here.")
+        super().__init__(message, {"kind": kind})
+
+
+class MediaEmpty(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("The file is empty. Take the photo or recording again."))
+
+
+class MediaChecksumMismatch(ApplicationError):
+    def __init__(self, declared: str, actual: str) -> None:
+        super().__init__(
+            _("The file was damaged on the way (its checksum does not match). Send it again."),
+            {"declared": declared, "actual": actual},
+        )
+
+
+class MediaClientIdTaken(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("This upload belongs to another job."))
+
+
+class MediaUploadClosed(ApplicationError):
+    def __init__(self, status_label: str) -> None:
+        super().__init__(
+            _("Photos and recordings can be added only while the job is in hand (this job is %(status)s).")
+            % {"status": status_label},
+            {"status": status_label},
+        )
+
+
+class MediaNotAllowed(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("You are not allowed to see this photo or recording."))
+
+
+class MediaLinkInvalid(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("This link is not valid. Open the ticket again to get a new one."))
+
+
+class MediaLinkExpired(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("This link has expired. Open the ticket again to get a new one."))

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from dispatch.models import Ticket
+from dispatch.models import Technician, Ticket
 from regions.models import Division
 
 
@@ -38,4 +38,88 @@ class TicketForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"), max_length=300, error_messages={"required": _("Give a reason.")}, strip=True
+    )
+
+
+class DispatchForm(forms.Form):
+    """An operator dispatching by hand: offer or assign to a technician, take the job off one, or retry automatic."""
+
+    ACTIONS = ("offer", "assign", "reassign", "auto")
+
+    action = forms.ChoiceField(choices=[(a, a) for a in ACTIONS])
+    technician = forms.ModelChoiceField(
+        label=_("Technician"),
+        queryset=Technician.objects.filter(is_active=True),
+        required=False,
+        error_messages={"invalid_choice": _("Choose a technician from the list.")},
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False, strip=True)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        action = data.get("action")
+        if action in ("offer", "assign") and not data.get("technician") and "technician" not in self.errors:
+            raise forms.ValidationError(_("Choose a technician from the list."))
+        if action in ("assign", "reassign") and not data.get("reason"):
+            raise forms.ValidationError(_("Give a reason."))
+        return data
+
+
+# ---- The technician's phone ----------------------------------------------------------------------------------------
+
+
+class OfferDeclineForm(forms.Form):
+    """Why the technician turns an offer down: one tap on a common reason, or their own words."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False, strip=True)
+    other = forms.CharField(label=_("Other reason"), max_length=200, required=False, strip=True)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        data["reason"] = data.get("reason") or data.get("other") or ""
+        if not data["reason"]:
+            raise forms.ValidationError(_("Give a reason."))
+        return data
+
+
+class PositionForm(forms.Form):
+    lat = forms.FloatField(min_value=-90, max_value=90)
+    lng = forms.FloatField(min_value=-180, max_value=180)
+    consent = forms.BooleanField(required=False)
+
+
+class JobCompleteForm(forms.Form):
+    """The repair and its price, as the technician enters them on site (yuan)."""
+
+    work_done = forms.CharField(
+        label=_("Work done"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control form-control-lg"}),
+        error_messages={"required": _("Describe the work done.")},
+    )
+    parts = forms.CharField(
+        label=_("Parts used"),
+        max_length=300,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-lg"}),
+    )
+    labour_fee = forms.DecimalField(
+        label=_("Labour fee (yuan)"),
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        initial=0,
+        widget=forms.NumberInput(
+            attrs={"inputmode": "decimal", "step": "0.01", "min": "0", "class": "form-control form-control-lg"}
+        ),
+    )
+    parts_fee = forms.DecimalField(
+        label=_("Parts fee (yuan)"),
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        initial=0,
+        widget=forms.NumberInput(
+            attrs={"inputmode": "decimal", "step": "0.01", "min": "0", "class": "form-control form-control-lg"}
+        ),
     )

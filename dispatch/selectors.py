@@ -8,12 +8,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import Role, user_roles
 from dispatch import crypto
 from dispatch.models import (
     OPEN_STATUSES,
     Customer,
     DispatchRule,
     InsurancePolicy,
+    Media,
     Offer,
     OfferOutcome,
     Skill,
@@ -52,7 +54,7 @@ def customer_card(*, phone: str):
 def ticket_get_for_page(*, number: str) -> Ticket | None:
     """Return a ticket with what its page shows, in a few queries."""
     return (
-        Ticket.objects.select_related("customer", "address", "division", "created_by")
+        Ticket.objects.select_related("customer", "address", "division", "created_by", "technician")
         .prefetch_related("events__actor")
         .filter(number=number)
         .first()
@@ -67,7 +69,7 @@ def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency:
     ).order_by("-cycle")
     tickets = (
         Ticket.objects.filter(status__in=OPEN_STATUSES)
-        .select_related("division")
+        .select_related("division", "technician")
         .annotate(
             response_state=Subquery(clocks.values("state")[:1]),
             response_due=Subquery(clocks.values("due_at")[:1]),
@@ -353,7 +355,7 @@ def offer_list_for_technician(*, technician: Technician):
     """Return the technician's live offers, soonest to expire first, with what the offer card shows."""
     return (
         Offer.objects.filter(technician=technician, outcome=OfferOutcome.PENDING)
-        .select_related("ticket__division")
+        .select_related("ticket__division", "ticket__customer")
         .order_by("expires_at")
     )
 
@@ -367,6 +369,53 @@ def ticket_list_for_technician(*, technician: Technician):
     )
 
 
+def offer_list_for_ticket(*, ticket: Ticket) -> list[Offer]:
+    """Return the ticket's offers, newest first, with their technicians and who made them."""
+    return list(ticket.offers.select_related("technician", "offered_by").order_by("-offered_at", "-pk"))
+
+
+def technician_names(*, offers) -> dict[int, str]:
+    """Return the names of every technician the offers' explanations mention, in one query."""
+    ids = set()
+    for offer in offers:
+        ids.update(row["technician"] for row in offer.explanation.get("considered", []))
+        ids.update(row["technician"] for row in offer.explanation.get("excluded", []))
+    return dict(Technician.objects.filter(pk__in=ids).values_list("pk", "name"))
+
+
+def explanation_for_display(*, explanation: dict, names: dict[int, str]) -> dict:
+    """Return an offer's stored explanation with current names and translated exclusion reasons ("why this one")."""
+    if not explanation:
+        return {}
+    return {
+        **explanation,
+        "considered": [
+            {**row, "name": names.get(row["technician"], row.get("name", ""))}
+            for row in explanation.get("considered", [])
+        ],
+        "excluded": [
+            {
+                **row,
+                "name": names.get(row["technician"], row.get("name", "")),
+                "label": Exclusion.LABELS.get(row["reason"], row["reason"]),
+            }
+            for row in explanation.get("excluded", [])
+        ],
+    }
+
+
+def technician_list_for_dispatch(*, ticket: Ticket, limit: int = 300) -> list[Technician]:
+    """Return employed technicians an operator may pick by hand for this ticket: those covering its province first
+    (on duty before off duty), so "anyone" stays a short list."""
+    province = ticket.division.ancestor_codes[0] if ticket.division.ancestor_codes else ticket.division_id
+    return list(
+        Technician.objects.filter(is_active=True)
+        .filter(Q(coverage__ancestor_codes__contains=[province]) | Q(coverage__code=province))
+        .distinct()
+        .order_by("-is_on_duty", "name")[:limit]
+    )
+
+
 def technician_list_on_duty(*, province: str = ""):
     """Return technicians on duty with their current shift start and jobs in hand, for the operators' view."""
     technicians = Technician.objects.filter(is_active=True, is_on_duty=True).order_by("name")
@@ -375,3 +424,28 @@ def technician_list_on_duty(*, province: str = ""):
             Q(coverage__ancestor_codes__contains=[province]) | Q(coverage__code=province)
         ).distinct()
     return technicians.annotate(jobs=Count("tickets", filter=Q(tickets__status__in=ACTIVE_JOB_STATUSES), distinct=True))
+
+
+# ---- Photos and repair recordings -----------------------------------------------------------------------------------
+
+# Staff who may see every job's photos and recordings (the operator who took the call, supervisors, complaint review).
+MEDIA_VIEWER_ROLES = frozenset({Role.OPERATOR, Role.MANAGER, Role.REVIEWER, Role.ADMIN})
+
+
+def media_list_for_ticket(*, ticket: Ticket):
+    """Return the ticket's photos and recordings in upload order, with what permission checks and captions need."""
+    return (
+        Media.objects.filter(ticket=ticket)
+        .select_related("ticket__technician", "uploaded_by")
+        .order_by("uploaded_at", "pk")
+    )
+
+
+def media_may_view(*, user, media: Media) -> bool:
+    """Return whether the user may see or play a file: staff roles always, technicians only on their own job."""
+    if not user.is_authenticated:
+        return False
+    if not MEDIA_VIEWER_ROLES.isdisjoint(user_roles(user)):
+        return True
+    technician = media.ticket.technician
+    return technician is not None and technician.user_id == user.pk

@@ -8,7 +8,8 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.core import signing
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,6 +23,13 @@ from dispatch.exceptions import (
     InsuranceNotSellable,
     InvalidPosition,
     LocationConsentRequired,
+    MediaChecksumMismatch,
+    MediaClientIdTaken,
+    MediaLinkExpired,
+    MediaLinkInvalid,
+    MediaNotAllowed,
+    MediaUploadClosed,
+    NoCandidate,
     NotYourJob,
     OfferClosed,
     OfferExpired,
@@ -32,6 +40,7 @@ from dispatch.exceptions import (
     TicketChanged,
     TransitionNotAllowed,
 )
+from dispatch.media import media_inspect
 from dispatch.models import (
     ALLOWED,
     OPEN_STATUSES,
@@ -41,9 +50,12 @@ from dispatch.models import (
     DutyPeriod,
     InsurancePlan,
     InsurancePolicy,
+    Media,
+    MediaAccess,
     Notification,
     Offer,
     OfferOutcome,
+    Skill,
     Technician,
     Ticket,
     TicketCounter,
@@ -54,12 +66,13 @@ from dispatch.notify import NotificationFailed, get_backend
 from dispatch.selectors import (
     dispatch_mode_for,
     distance_km,
+    media_may_view,
     policy_covering,
     technician_list_candidates,
     technician_loads,
 )
 from dispatch.tasks import notification_send_task, ticket_dispatch_task
-from regions.models import Division
+from regions.models import Division, ServiceArea
 from regions.selectors import division_list_nearest_served, is_served
 from sla.models import DeadlineKind
 from sla.selectors import deadline_list_open
@@ -473,6 +486,38 @@ def notification_relay(*, now) -> int:
     return len(ids)
 
 
+# ---- Catalogue and demo set-up -------------------------------------------------------------------------------------
+
+SKILL_CATALOGUE = [
+    *((code, str(label), Skill.Kind.CATEGORY) for code, label in Ticket.Category.choices),
+    ("brand-deschmann", "德施曼", Skill.Kind.BRAND),
+    ("brand-kaadas", "凯迪仕", Skill.Kind.BRAND),
+    ("brand-xiaomi", "小米", Skill.Kind.BRAND),
+    ("brand-dessmann", "帝仕曼", Skill.Kind.BRAND),
+    ("brand-yale", "耶鲁", Skill.Kind.BRAND),
+]
+
+
+def skill_catalogue_ensure() -> int:
+    """Create the skills for every problem category and the common brands, leaving admin edits alone; returns how
+    many were created."""
+    created = 0
+    for code, name, kind in SKILL_CATALOGUE:
+        created += Skill.objects.get_or_create(code=code, defaults={"name": name, "kind": kind})[1]
+    return created
+
+
+@transaction.atomic
+def technician_demo_ensure(*, user, name: str = "王师傅（演示）") -> Technician:
+    """Give a demo user a technician profile covering every service area with every skill; development only."""
+    technician, _created = Technician.objects.get_or_create(
+        user=user, defaults={"name": name, "phone": "+8613900000000", "capacity": 3}
+    )
+    technician.skills.set(Skill.objects.all())
+    technician.coverage.set(ServiceArea.objects.filter(is_active=True).values_list("division_id", flat=True))
+    return technician
+
+
 # ---- Technicians --------------------------------------------------------------------------------------------------
 
 
@@ -593,11 +638,12 @@ NO_CANDIDATE = "没有可派的师傅（不在岗、不覆盖该区域、技能�
 OFFERS_EXHAUSTED = "已派单 {n} 次未被接单"
 
 
-def _dispatch_next(*, ticket: Ticket, now) -> list[Offer]:
+def _dispatch_next(*, ticket: Ticket, now, by=None) -> list[Offer]:
     """Offer a NEW ticket (locked by the caller) to the next candidate, or to every candidate in grab mode; flag it
-    for an operator when nobody is left or it has been refused DISPATCH_MAX_OFFERS times."""
+    for an operator when nobody is left or it has been refused DISPATCH_MAX_OFFERS times (an operator asking again
+    is not held to that cap)."""
     failed = ticket.offers.filter(outcome__in=[OfferOutcome.DECLINED, OfferOutcome.EXPIRED]).count()
-    if failed >= settings.DISPATCH_MAX_OFFERS:
+    if by is None and failed >= settings.DISPATCH_MAX_OFFERS:
         _flag_for_operator(ticket=ticket, now=now, note=OFFERS_EXHAUSTED.format(n=failed))
         return []
     ranking = technician_list_candidates(ticket=ticket, now=now)
@@ -614,6 +660,7 @@ def _dispatch_next(*, ticket: Ticket, now) -> list[Offer]:
             technician_id=candidate.technician_id,
             mode=mode,
             now=now,
+            by=by,
             score=candidate.score,
             explanation=ranking.explanation(chosen=candidate),
         )
@@ -621,7 +668,7 @@ def _dispatch_next(*, ticket: Ticket, now) -> list[Offer]:
     ]
     if ticket.needs_manual_dispatch:
         Ticket.objects.filter(pk=ticket.pk).update(needs_manual_dispatch=False, dispatch_note="")
-    _ticket_transition(ticket=ticket, to=S.OFFERED, by=None, now=now)
+    _ticket_transition(ticket=ticket, to=S.OFFERED, by=by, now=now)
     return offers
 
 
@@ -633,6 +680,20 @@ def ticket_dispatch_auto(*, ticket_id: int, now) -> list[Offer]:
     if ticket is None or ticket.status != S.NEW:
         return []
     return _dispatch_next(ticket=ticket, now=now)
+
+
+@transaction.atomic
+def ticket_redispatch(*, ticket: Ticket, by, now=None) -> list[Offer]:
+    """Run auto-dispatch again for a ticket waiting for an operator (someone came on duty, the refusals were
+    cleared up by phone); raises TransitionNotAllowed (not waiting) or NoCandidate, changing nothing."""
+    now = now or timezone.now()
+    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    if ticket.status != S.NEW:
+        raise TransitionNotAllowed(ticket.status, S.OFFERED)
+    offers = _dispatch_next(ticket=ticket, now=now, by=by)
+    if not offers:
+        raise NoCandidate()
+    return offers
 
 
 def dispatch_sweep(*, now, settle_seconds: int = 10, limit: int = 200) -> int:
@@ -905,3 +966,158 @@ def ticket_complete(
         parts_fee=parts_fee,
         fee=quote["payable"],
     )
+
+
+# ---- Photos and repair recordings -----------------------------------------------------------------------------------
+
+# A job takes photos and recordings from acceptance until it is completed, on hold for the customer too.
+MEDIA_OPEN_STATUSES = frozenset({S.ACCEPTED, S.RESPONDED, S.EN_ROUTE, S.ON_SITE, S.WAITING_CUSTOMER, S.COMPLETED})
+MEDIA_LINK_SALT = "dispatch.media.link"
+
+
+class _MediaLinkSigner(signing.TimestampSigner):
+    """A TimestampSigner on the operation's clock (read once, movable in tests) rather than time.time()."""
+
+    def __init__(self, *, now) -> None:
+        super().__init__(salt=MEDIA_LINK_SALT)
+        self.now = now
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(self.now.timestamp()))
+
+    def unsign(self, value: str, max_age: float | None = None) -> str:
+        payload, timestamp = signing.Signer.unsign(self, value).rsplit(self.sep, 1)
+        age = self.now.timestamp() - signing.b62_decode(timestamp)
+        if max_age is not None and age > max_age:
+            raise signing.SignatureExpired(f"link age {age:.0f}s > {max_age}s")
+        return payload
+
+
+def _media_check_uploader(*, ticket: Ticket, by) -> None:
+    if ticket.technician_id is None or ticket.technician.user_id != by.pk:
+        raise NotYourJob()
+    if ticket.status not in MEDIA_OPEN_STATUSES:
+        raise MediaUploadClosed(ticket.get_status_display())
+
+
+def _media_kept(*, ticket: Ticket, client_id, by) -> Media | None:
+    """The row an earlier attempt with this client_id left, if any (the phone retries until it hears back)."""
+    media = Media.objects.filter(client_id=client_id).first()
+    if media is None:
+        return None
+    if media.ticket_id != ticket.pk:
+        raise MediaClientIdTaken()
+    if media.uploaded_by_id != by.pk:
+        raise NotYourJob()
+    return media
+
+
+def media_upload(
+    *,
+    ticket: Ticket,
+    kind: str,
+    upload,
+    client_id,
+    by,
+    sha256: str | None = None,
+    captured_at=None,
+    duration_seconds: int | None = None,
+    now=None,
+) -> tuple[Media, bool]:
+    """Keep a photo or recording from the job's technician, once per client_id (a retry returns the row already
+    kept and created=False) and write a MEDIA event. Raises NotYourJob, MediaUploadClosed, MediaClientIdTaken,
+    MediaTooLarge, MediaEmpty, MediaTypeNotAllowed or MediaChecksumMismatch (the declared sha256 is not the bytes')."""
+    now = now or timezone.now()
+    kept = _media_kept(ticket=ticket, client_id=client_id, by=by)
+    if kept is not None:
+        return kept, False
+    # Refuse a stranger before reading or storing a byte; checked again under the ticket lock below.
+    _media_check_uploader(ticket=Ticket.objects.select_related("technician").get(pk=ticket.pk), by=by)
+    intake = media_inspect(upload=upload, kind=kind)
+    declared = (sha256 or "").strip().lower()
+    if declared and declared != intake.sha256:
+        raise MediaChecksumMismatch(declared, intake.sha256)
+    media = Media(
+        ticket_id=ticket.pk,
+        kind=kind,
+        client_id=client_id,
+        sha256=intake.sha256,
+        size=intake.size,
+        content_type=intake.content_type,
+        uploaded_by=by,
+        uploaded_at=now,
+        captured_at=captured_at,
+        duration_seconds=duration_seconds if duration_seconds and duration_seconds > 0 else None,
+        meta={
+            "filename": (getattr(upload, "name", "") or "")[:120],
+            "browser_type": (getattr(upload, "content_type", "") or "")[:80],
+        },
+    )
+    # Not one transaction for the whole call: hashing and writing up to MEDIA_MAX_AUDIO_BYTES happen before the
+    # ticket row is locked, so the lock lasts only for the insert.
+    media.file.save(f"{client_id}{intake.extension}", upload, save=False)
+    created = False
+    try:
+        with transaction.atomic():
+            locked = Ticket.objects.select_for_update(of=("self",)).select_related("technician").get(pk=ticket.pk)
+            _media_check_uploader(ticket=locked, by=by)  # the job may have moved on while the file was written
+            try:
+                with transaction.atomic():
+                    media.save(force_insert=True)
+            except IntegrityError:
+                # A parallel retry with the same client_id got there first: theirs is the one kept.
+                kept = _media_kept(ticket=locked, client_id=client_id, by=by)
+                if kept is None:
+                    raise
+                return kept, False
+            _event(
+                ticket=locked,
+                kind=TicketEvent.Kind.MEDIA,
+                at=now,
+                by=by,
+                media=media.pk,
+                media_kind=kind,
+                sha256=intake.sha256,
+                size=intake.size,
+                content_type=intake.content_type,
+            )
+            created = True
+    finally:
+        if not created:
+            media.file.storage.delete(media.file.name)
+    return media, True
+
+
+def media_link_issue(*, media: Media, by, now=None) -> str:
+    """Return a signed link token for this user that expires after MEDIA_LINK_SECONDS and log it; raises
+    MediaNotAllowed."""
+    now = now or timezone.now()
+    if not media_may_view(user=by, media=media):
+        raise MediaNotAllowed()
+    MediaAccess.objects.create(media=media, user=by, action=MediaAccess.Action.LINK, at=now)
+    return _MediaLinkSigner(now=now).sign(f"{media.pk}.{by.pk}")
+
+
+def media_open(*, token: str, by, action: str, now=None) -> Media:
+    """Return the file a link points at for its user and log the view or download; raises MediaLinkInvalid (forged,
+    unknown file), MediaLinkExpired or MediaNotAllowed (another user's link, or no longer allowed to see it)."""
+    now = now or timezone.now()
+    if action not in (MediaAccess.Action.VIEW, MediaAccess.Action.DOWNLOAD):
+        raise ValueError(action)
+    try:
+        payload = _MediaLinkSigner(now=now).unsign(token, max_age=settings.MEDIA_LINK_SECONDS)
+    except signing.SignatureExpired:
+        raise MediaLinkExpired() from None
+    except signing.BadSignature:
+        raise MediaLinkInvalid() from None
+    media_id, _dot, user_id = payload.partition(".")
+    if user_id != str(by.pk):
+        raise MediaNotAllowed()  # links are personal: every access is logged against the one who asked for it
+    media = Media.objects.select_related("ticket__technician").filter(pk=media_id).first()
+    if media is None:
+        raise MediaLinkInvalid()
+    # Checked again: a technician taken off the job, or a role removed, since the link was issued.
+    if not media_may_view(user=by, media=media):
+        raise MediaNotAllowed()
+    MediaAccess.objects.create(media=media, user=by, action=action, at=now)
+    return media

@@ -11,6 +11,7 @@ urlpatterns = [
     path("board/table", views.board_table, name="board-table"),
     path("tickets/<str:number>/", views.ticket_page, name="ticket"),
     path("tickets/<str:number>/reveal", views.phone_reveal, name="phone-reveal"),
+    path("tickets/<str:number>/dispatch", views.ticket_dispatch, name="ticket-dispatch"),
     path("tickets/<str:number>/insurance", views.insurance_sell, name="insurance-sell"),
     re_path(r"^tickets/(?P<number>[^/]+)/(?P<action>cancel|wait|resume)$", views.ticket_action, name="ticket-action"),
 ]

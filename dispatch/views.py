@@ -10,11 +10,17 @@ from accounts.views import role_required
 from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone, OutsideServiceArea
-from dispatch.forms import ReasonForm, TicketForm
-from dispatch.models import InsurancePlan, Ticket, TicketStatus
+from dispatch.forms import DispatchForm, ReasonForm, TicketForm
+from dispatch.models import ALLOWED, InsurancePlan, Ticket, TicketStatus
 from dispatch.selectors import (
     customer_card,
+    explanation_for_display,
+    offer_list_for_ticket,
     policies_in_force,
+    technician_list_candidates,
+    technician_list_for_dispatch,
+    technician_list_on_duty,
+    technician_names,
     ticket_clocks,
     ticket_get_for_page,
     ticket_list_for_board,
@@ -22,8 +28,12 @@ from dispatch.selectors import (
 from dispatch.services import (
     customer_phone_reveal,
     insurance_policy_sell,
+    ticket_assign,
     ticket_cancel,
     ticket_create,
+    ticket_offer,
+    ticket_reassign,
+    ticket_redispatch,
     ticket_resume,
     ticket_wait_customer,
 )
@@ -117,8 +127,54 @@ def ticket_page(request, number: str):
         "revealed": request.session.pop(f"revealed:{ticket.pk}", None),
         "plans": InsurancePlan.objects.filter(is_active=True) if not ticket.is_open else [],
         "policies_sold": ticket.policies_sold.select_related("plan"),
+        **_dispatch_context(ticket),
     }
     return render(request, "dispatch/dispatcher/ticket.html", context)
+
+
+def _dispatch_context(ticket: Ticket) -> dict:
+    """The ticket page's dispatch panel: its offers with their reasons, and who could take it now."""
+    offers = offer_list_for_ticket(ticket=ticket)
+    names = technician_names(offers=offers)
+    for offer in offers:
+        offer.why = explanation_for_display(explanation=offer.explanation, names=names)
+    can_dispatch = ticket.status in (TicketStatus.NEW, TicketStatus.OFFERED)
+    return {
+        "offers": offers,
+        "can_dispatch": can_dispatch,
+        "can_reassign": ticket.technician_id is not None and TicketStatus.NEW in ALLOWED[ticket.status],
+        "ranking": technician_list_candidates(ticket=ticket, now=timezone.now()).candidates[:8] if can_dispatch else [],
+        "dispatch_choices": technician_list_for_dispatch(ticket=ticket) if ticket.is_open else [],
+    }
+
+
+DISPATCH_ACTIONS = {
+    "offer": lambda ticket, data, by: ticket_offer(ticket=ticket, technician=data["technician"], by=by),
+    "assign": lambda ticket, data, by: ticket_assign(
+        ticket=ticket, technician=data["technician"], by=by, reason=data["reason"]
+    ),
+    "reassign": lambda ticket, data, by: ticket_reassign(
+        ticket=ticket, by=by, reason=data["reason"], technician=data["technician"]
+    ),
+    "auto": lambda ticket, data, by: ticket_redispatch(ticket=ticket, by=by),
+}
+
+
+@require_POST
+@role_required(Role.OPERATOR)
+def ticket_dispatch(request, number: str):
+    """Dispatch by hand: offer to a technician, assign one who agreed on the phone, reassign, or retry automatic."""
+    ticket = get_object_or_404(Ticket, number=number)
+    form = DispatchForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ApplicationError(" ".join(message for errors in form.errors.values() for message in errors))
+        DISPATCH_ACTIONS[form.cleaned_data["action"]](ticket, form.cleaned_data, request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Done."))
+    return redirect("dispatch:ticket", number=number)
 
 
 ACTIONS = {
@@ -175,7 +231,8 @@ def _board_context(request) -> dict:
         filters["urgency"] = ""
     now = timezone.now()
     tickets = list(ticket_list_for_board(now=now, **filters)[:200])
-    return {"tickets": tickets, "filters": filters, "now": now}
+    on_duty = list(technician_list_on_duty(province=filters["province"])[:100])
+    return {"tickets": tickets, "filters": filters, "now": now, "on_duty": on_duty}
 
 
 @role_required(*STAFF)

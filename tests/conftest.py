@@ -6,11 +6,13 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.storage import storages
 from django.db import connection, connections
 from pytest_django.plugin import blocking_manager_key
 
 from accounts.roles import Role
 from accounts.services import role_sync
+from dispatch.models import Media
 from regions.catalogue import catalogue_reset
 from regions.models import Division
 from regions.services import catalogue_load
@@ -136,6 +138,19 @@ def dispatch_queued(request):
         return
     with mock.patch("dispatch.services.ticket_dispatch_task.apply_async") as apply_async:
         yield apply_async
+
+
+@pytest.fixture
+def private_root(settings, tmp_path, monkeypatch):
+    """The private storage (photos, recordings) pointed at a temporary directory; the model field holds its storage
+    object from import time, so it is swapped too."""
+    root = tmp_path / "private-media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    monkeypatch.setattr(Media._meta.get_field("file"), "storage", storages["private"])
+    return root
 
 
 @pytest.fixture

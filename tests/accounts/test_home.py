@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
     ("role", "screen"),
     [
         (Role.OPERATOR, "/dispatch/console/"),
-        (Role.TECHNICIAN, "/technician/"),
+        (Role.TECHNICIAN, "/tech/"),
         (Role.MANAGER, "/dashboard/"),
         (Role.REVIEWER, "/complaints/"),
         (Role.ADMIN, "/admin/"),
@@ -29,7 +29,7 @@ def test_home_sends_each_role_to_its_screen(client, users_by_role, role, screen)
     ("role", "forbidden"),
     [
         (Role.TECHNICIAN, "/console/"),
-        (Role.OPERATOR, "/technician/"),
+        (Role.OPERATOR, "/tech/"),
         (Role.OPERATOR, "/dashboard/"),
         (Role.TECHNICIAN, "/complaints/"),
         (Role.REVIEWER, "/console/regions?q=永和"),

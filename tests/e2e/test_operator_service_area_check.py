@@ -59,10 +59,3 @@ def test_switching_to_english_and_logging_out(desktop, operator):
     desktop.get_by_role("button", name="Log out").click()
     expect(desktop.get_by_role("button", name="Log in")).to_be_visible()
 
-
-def test_technician_screen_fits_a_phone(phone, technician):
-    log_in(phone, "wang_technician")
-
-    expect(phone.get_by_test_id("pending-screen")).to_contain_text("此页面尚未上线")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 360
-    phone.screenshot(path=str(settings.VAR_DIR / "e2e-technician-phone.png"), full_page=True)

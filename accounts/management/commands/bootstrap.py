@@ -25,6 +25,8 @@ class Command(BaseCommand):
         self.stdout.write("Service areas loaded from fixtures/service_areas.txt (report: docs/regions.md).")
         if demo_users:
             logins = demo_users_ensure()
+        call_command("dispatch_setup", demo=demo_users, stdout=self.stdout)
+        if demo_users:
             self.stdout.write(self.style.SUCCESS("\nDemo logins (http://127.0.0.1:8000/):"))
             for login in logins:
                 self.stdout.write(f"  {Role.LABELS[login.role]!s:<12} {login.username:<18} {login.password}")
