@@ -7,10 +7,14 @@ LOCALE = settings.BASE_DIR / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
 def _po_entries() -> dict[str, str]:
-    """Parse django.po into {msgid: msgstr} (single and multi-line strings)."""
+    """Parse django.po into {msgid: msgstr} (single and multi-line strings; a plural's first form, as Chinese has
+    only one)."""
     entries, current, field = {}, {"msgid": "", "msgstr": ""}, None
     for line in [*(LOCALE / "django.po").read_text(encoding="utf-8").splitlines(), ""]:
-        match = re.match(r'^(msgid|msgstr) "(.*)"$', line)
+        if line.startswith("msgid_plural "):
+            field = None
+            continue
+        match = re.match(r'^(msgid|msgstr)(?:\[0\])? "(.*)"$', line)
         if match:
             field = match.group(1)
             if field == "msgid" and current["msgid"]:
@@ -33,4 +37,6 @@ def test_compiled_catalogue_matches_the_po_file():
     catalogue = gettext.GNUTranslations((LOCALE / "django.mo").open("rb"))
     for msgid, msgstr in _po_entries().items():
         expected = msgstr.encode().decode("unicode_escape").encode("latin-1").decode()
-        assert catalogue.gettext(msgid.encode().decode("unicode_escape").encode("latin-1").decode()) == expected, msgid
+        key = msgid.encode().decode("unicode_escape").encode("latin-1").decode()
+        translated = catalogue.ngettext(key, "", 1) if (key, 0) in catalogue._catalog else catalogue.gettext(key)
+        assert translated == expected, msgid
