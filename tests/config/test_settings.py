@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.conf import settings
 from django.core.cache import cache
@@ -51,3 +53,11 @@ def test_suite_runs_on_its_own_settings():
     # development Redis databases and use a fast password hasher.
     assert settings.SETTINGS_MODULE == "config.test_settings"
     assert settings.REDIS_DB_BASE == 4
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    source = (settings.BASE_DIR / "config" / "settings.py").read_text()
+    read = set(re.findall(r'(?:os\.environ\.get|env_\w+)\("([A-Z_]+)"', source))
+    documented = set(re.findall(r"^([A-Z_]+)=", (settings.BASE_DIR / ".env.example").read_text(), re.M))
+
+    assert read - documented == set()
