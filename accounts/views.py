@@ -1,8 +1,11 @@
 from functools import wraps
+from urllib.parse import urlencode, urlsplit
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -18,8 +21,18 @@ def role_required(*allowed: str):
 
     def decorator(view):
         @wraps(view)
-        @login_required
         def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated and request.headers.get("HX-Request"):
+                # A polling fragment (board, offers) whose session ran out: have htmx load the login page as a
+                # whole page, instead of swapping the login form into the table.
+                page = urlsplit(request.headers.get("HX-Current-URL", "/"))
+                back = page.path + (f"?{page.query}" if page.query else "")
+                login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
+                return HttpResponse(status=204, headers={"HX-Redirect": login})
+            return _authenticated(request, *args, **kwargs)
+
+        @login_required
+        def _authenticated(request, *args, **kwargs):
             roles = user_roles(request.user)
             if roles.isdisjoint(allowed) and Role.ADMIN not in roles:
                 raise PermissionDenied

@@ -143,3 +143,15 @@ def test_manager_sees_a_live_sla_tick(client, manager):
     page = client.get("/dashboard/").content.decode()
 
     assert "SLA 计时正常检查中" in page
+
+
+def test_a_polling_fragment_whose_session_ran_out_sends_the_whole_page_to_login(client):
+    response = client.get(
+        "/dispatch/board/table",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://127.0.0.1:8000/dispatch/board/?province=140000",
+    )
+
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == "/login/?next=%2Fdispatch%2Fboard%2F%3Fprovince%3D140000"
+    assert client.get("/dispatch/board/table")["Location"] == "/login/?next=/dispatch/board/table"
