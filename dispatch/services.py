@@ -564,6 +564,17 @@ def technician_position_record(
     return technician
 
 
+@transaction.atomic
+def technician_location_consent_withdraw(*, technician: Technician) -> Technician:
+    """Stop sharing the phone's position: the consent and the last position are erased; jobs are still offered, by
+    coverage and load, without distance."""
+    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    technician.location_consent_at = None
+    technician.last_lat = technician.last_lng = technician.last_seen_at = None
+    technician.save(update_fields=["location_consent_at", "last_lat", "last_lng", "last_seen_at"])
+    return technician
+
+
 # ---- Offers and dispatch --------------------------------------------------------------------------------------------
 
 

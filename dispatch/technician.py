@@ -30,6 +30,7 @@ from dispatch.services import (
     offer_accept,
     offer_decline,
     technician_duty_set,
+    technician_location_consent_withdraw,
     technician_position_record,
     ticket_complete,
     ticket_fee_quote,
@@ -146,6 +147,15 @@ def position_record(request, technician: Technician):
         messages.error(request, error)
     else:
         messages.success(request, _("Thank you: your position is shared while you are on duty."))
+    return redirect("technician:home")
+
+
+@require_POST
+@technician_view
+def position_stop(request, technician: Technician):
+    """Withdraw the consent to share the phone's position."""
+    technician_location_consent_withdraw(technician=technician)
+    messages.success(request, _("Your position is no longer shared. Jobs are still offered to you."))
     return redirect("technician:home")
 
 

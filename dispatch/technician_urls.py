@@ -9,6 +9,7 @@ urlpatterns = [
     path("live", views.home_live, name="home-live"),
     path("duty", views.duty_set, name="duty"),
     path("position", views.position_record, name="position"),
+    path("position/stop", views.position_stop, name="position-stop"),
     path("offers/<int:offer_id>/accept", views.offer_accept_view, name="offer-accept"),
     path("offers/<int:offer_id>/decline", views.offer_decline_view, name="offer-decline"),
     path("jobs/<str:number>/", views.job, name="job"),

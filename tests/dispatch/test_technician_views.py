@@ -112,6 +112,19 @@ def test_position_needs_consent_once_then_is_stored(as_wang, wang):
     assert wang.last_lat == 36.70
 
 
+def test_withdrawing_consent_erases_the_position_and_stops_the_sharing(as_wang, wang):
+    as_wang.post("/tech/position", {"lat": "36.76", "lng": "110.63", "consent": "1"})
+
+    as_wang.post("/tech/position/stop")
+
+    wang.refresh_from_db(fields=["last_lat", "last_lng", "last_seen_at", "location_consent_at"])
+    assert (wang.last_lat, wang.last_lng, wang.last_seen_at, wang.location_consent_at) == (None, None, None, None)
+    again = as_wang.post("/tech/position", {"lat": "36.70", "lng": "110.60"}, HTTP_ACCEPT="application/json")
+    assert again.status_code == 400
+    wang.refresh_from_db(fields=["last_lat"])
+    assert wang.last_lat is None
+
+
 def test_a_bad_position_changes_nothing(as_wang, wang):
     response = as_wang.post(
         "/tech/position", {"lat": "200", "lng": "110", "consent": "1"}, HTTP_ACCEPT="application/json"

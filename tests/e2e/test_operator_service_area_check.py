@@ -58,4 +58,3 @@ def test_switching_to_english_and_logging_out(desktop, operator):
 
     desktop.get_by_role("button", name="Log out").click()
     expect(desktop.get_by_role("button", name="Log in")).to_be_visible()
-
