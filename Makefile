@@ -38,6 +38,7 @@ bench: $(VENV)/.installed
 	$(WITH_SERVICES) $(PY) bench/regions.py
 	$(WITH_SERVICES) $(PY) bench/sla.py
 	$(WITH_SERVICES) $(PY) bench/intake.py
+	$(WITH_SERVICES) $(PY) bench/dispatch_sim.py
 
 # Re-extract translatable strings and compile them (needs GNU gettext; the compiled .mo files are committed).
 messages: $(VENV)/.installed

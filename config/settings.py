@@ -215,6 +215,7 @@ NOTIFICATION_RELAY_SECONDS = env_int("NOTIFICATION_RELAY_SECONDS", 120)
 DISPATCH_MAX_OFFERS = env_int("DISPATCH_MAX_OFFERS", 3)
 DISPATCH_POSITION_FRESH_MINUTES = env_int("DISPATCH_POSITION_FRESH_MINUTES", 30)
 DISPATCH_SWEEP_SECONDS = env_int("DISPATCH_SWEEP_SECONDS", 30)
+DISPATCH_BATCH_SECONDS = env_int("DISPATCH_BATCH_SECONDS", 10)  # regions in batched mode
 INSPECTION_FEE = os.environ.get("INSPECTION_FEE", "50.00")
 # Photos and recordings from the technician's phone.
 MEDIA_MAX_PHOTO_BYTES = env_int("MEDIA_MAX_PHOTO_BYTES", 20 * 1024 * 1024)
@@ -235,6 +236,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dispatch.tasks.dispatch_sweep_task",
         "schedule": float(DISPATCH_SWEEP_SECONDS),
         "options": {"expires": DISPATCH_SWEEP_SECONDS - 1},
+    },
+    "dispatch-batch": {
+        "task": "dispatch.tasks.dispatch_batch_task",
+        "schedule": float(DISPATCH_BATCH_SECONDS),
+        "options": {"expires": DISPATCH_BATCH_SECONDS - 1},
     },
     "notification-relay": {
         "task": "dispatch.tasks.notification_relay_task",

@@ -395,6 +395,7 @@ class DispatchRule(models.Model):
 
     class Mode(models.TextChoices):
         BEST = "best", _("Best technician first")
+        BATCHED = "batched", _("Batched: the best overall assignment of waiting tickets every few seconds")
         GRAB = "grab", _("Grab mode: offer to all, first accept wins")
 
     division = models.OneToOneField(

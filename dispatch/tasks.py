@@ -46,3 +46,13 @@ def dispatch_sweep_task() -> int:
     from dispatch.services import dispatch_sweep
 
     return dispatch_sweep(now=timezone.now())
+
+
+@shared_task(ignore_result=True)
+def dispatch_batch_task() -> int:
+    """Offer the waiting tickets of batched-mode regions together, by the best overall assignment."""
+    from django.utils import timezone
+
+    from dispatch.services import dispatch_batch
+
+    return len(dispatch_batch(now=timezone.now()))
