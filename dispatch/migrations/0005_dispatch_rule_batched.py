@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('dispatch', '0004_technicians_offers_media'),
+        ("dispatch", "0004_technicians_offers_media"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='dispatchrule',
-            name='mode',
-            field=models.CharField(choices=[('best', 'Best technician first'), ('batched', 'Batched: the best overall assignment of waiting tickets every few seconds'), ('grab', 'Grab mode: offer to all, first accept wins')], default='best', max_length=8, verbose_name='mode'),
+            model_name="dispatchrule",
+            name="mode",
+            field=models.CharField(
+                choices=[
+                    ("best", "Best technician first"),
+                    ("batched", "Batched: the best overall assignment of waiting tickets every few seconds"),
+                    ("grab", "Grab mode: offer to all, first accept wins"),
+                ],
+                default="best",
+                max_length=8,
+                verbose_name="mode",
+            ),
         ),
     ]
