@@ -231,8 +231,12 @@ def _board_context(request) -> dict:
         filters["urgency"] = ""
     now = timezone.now()
     tickets = list(ticket_list_for_board(now=now, **filters)[:200])
-    on_duty = list(technician_list_on_duty(province=filters["province"])[:100])
-    return {"tickets": tickets, "filters": filters, "now": now, "on_duty": on_duty}
+    return {"tickets": tickets, "filters": filters, "now": now}
+
+
+def _on_duty_context(request) -> dict:
+    province = request.GET.get("province", "")
+    return {"on_duty": list(technician_list_on_duty(province=province)[:100])}
 
 
 @role_required(*STAFF)
@@ -241,7 +245,10 @@ def board(request):
     context = _board_context(request)
     context["provinces"] = Division.objects.filter(level=Division.Level.PROVINCE).values_list("code", "name")
     context["statuses"] = [(value, label) for value, label in TicketStatus.choices]
-    context["table_url"] = reverse("dispatch:board-table") + ("?" + request.GET.urlencode() if request.GET else "")
+    query = "?" + request.GET.urlencode() if request.GET else ""
+    context["table_url"] = reverse("dispatch:board-table") + query
+    context["on_duty_url"] = reverse("dispatch:board-on-duty") + query
+    context.update(_on_duty_context(request))
     return render(request, "dispatch/dispatcher/board.html", context)
 
 
@@ -249,6 +256,13 @@ def board(request):
 @role_required(*STAFF)
 def board_table(request):
     return render(request, "dispatch/dispatcher/_board_table.html", _board_context(request))
+
+
+@require_GET
+@role_required(*STAFF)
+def board_on_duty(request):
+    """Who is on duty, since when, with how many jobs: refreshed every 30 s, less often than the tickets."""
+    return render(request, "dispatch/dispatcher/_on_duty.html", _on_duty_context(request))
 
 
 @require_POST

@@ -105,5 +105,6 @@ def test_the_board_flags_tickets_for_manual_dispatch_and_lists_who_is_on_duty(cl
 
     rows = {t.number: t for t in response.context["tickets"]}
     assert (rows[flagged.number].needs_manual_dispatch, rows[ticket.number].needs_manual_dispatch) == (True, False)
-    assert [t.name for t in response.context["on_duty"]] == ["王师傅"]
-    assert response.context["on_duty"][0].jobs == 0
+    on_duty = client.get("/dispatch/board/on-duty", {"province": "140000"}).context["on_duty"]
+    assert [(t.name, t.jobs) for t in on_duty] == [("王师傅", 0)]
+    assert client.get("/dispatch/board/on-duty", {"province": "110000"}).context["on_duty"] == []
