@@ -210,6 +210,9 @@ CELERY_TASK_ROUTES = {
 }
 # Customer notifications queued more than this long ago and still unsent are queued again by a periodic relay.
 NOTIFICATION_RELAY_SECONDS = env_int("NOTIFICATION_RELAY_SECONDS", 120)
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` when set (leave empty behind a private network).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 # Dispatch: offers per ticket before it is flagged for an operator; how old a technician's position may be and still
 # count for distance; the on-site inspection fee a new customer does not pay (yuan).
 DISPATCH_MAX_OFFERS = env_int("DISPATCH_MAX_OFFERS", 3)

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from ops import views as ops_views
+
 urlpatterns = [
+    path("healthz", ops_views.healthz, name="healthz"),
+    path("metrics", ops_views.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/regions/", include("regions.api.urls")),
