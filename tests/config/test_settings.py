@@ -1,3 +1,5 @@
+import json
+import logging.config
 import re
 
 import pytest
@@ -61,3 +63,15 @@ def test_env_example_documents_every_variable_the_settings_read():
     documented = set(re.findall(r"^([A-Z_]+)=", (settings.BASE_DIR / ".env.example").read_text(), re.M))
 
     assert read - documented == set()
+
+
+def test_json_logs_are_one_object_per_line_with_the_usual_fields(settings):
+    formatter = logging.config.DictConfigurator(settings.LOGGING).configure_formatter(
+        settings.LOGGING["formatters"]["json"]
+    )
+    record = logging.LogRecord("dispatch.services", logging.WARNING, __file__, 1, "ticket %s not queued", ("42",), None)
+
+    line = json.loads(formatter.format(record))
+
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "dispatch.services", "ticket 42 not queued")
+    assert {"time", "process"} <= set(line)
