@@ -62,6 +62,10 @@ PERMISSIONS = {
         "dispatch.delete_dispatchrule",
         "dispatch.view_offer",
         "dispatch.view_dutyperiod",
+        "dashboard.view_managerregion",
+        "dashboard.add_managerregion",
+        "dashboard.change_managerregion",
+        "dashboard.delete_managerregion",
         "sla.view_policy",
         "sla.add_policy",
         "sla.change_policy",
@@ -96,7 +100,7 @@ def user_roles(user: AbstractBaseUser) -> frozenset[str]:
 ROLE_SCREENS = {
     Role.OPERATOR: "dispatch:console",
     Role.TECHNICIAN: "technician:home",
-    Role.MANAGER: "accounts:dashboard",
+    Role.MANAGER: "dashboard:home",
     Role.REVIEWER: "accounts:complaints",
     Role.ADMIN: "admin:index",
 }

@@ -7,13 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ROLE_SCREENS, Role, user_roles
 from regions.selectors import division_list_search, served_codes
-from sla.selectors import tick_heartbeat_age, tick_is_alive
 
 
 def role_required(*allowed: str):
@@ -74,17 +72,6 @@ def region_lookup(request):
         request,
         "regions/_search_results.html",
         {"query": query, "divisions": divisions, "served": served_codes(divisions=divisions)},
-    )
-
-
-@role_required(Role.MANAGER)
-def dashboard(request):
-    return _pending(
-        request,
-        title=_("SLA dashboard"),
-        description=_("Response-time compliance and breach reports will appear here once tickets are recorded."),
-        # The SLA clocks are only as good as the process checking them: show whether it is alive.
-        extra={"tick_age": tick_heartbeat_age(now=timezone.now()), "tick_alive": tick_is_alive(now=timezone.now())},
     )
 
 

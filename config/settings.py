@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "sla",
     "dispatch",
     "complaints",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -244,6 +245,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dispatch.tasks.dispatch_batch_task",
         "schedule": float(DISPATCH_BATCH_SECONDS),
         "options": {"expires": DISPATCH_BATCH_SECONDS - 1},
+    },
+    # The dashboard's per-ticket rollup (dashboard.TicketFact): figures lag by at most this much.
+    "dashboard-rollup": {
+        "task": "dashboard.tasks.ticket_fact_sync_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
     },
     "notification-relay": {
         "task": "dispatch.tasks.notification_relay_task",

@@ -13,5 +13,6 @@ urlpatterns = [
     path("dispatch/", include("dispatch.urls")),
     path("tech/", include("dispatch.technician_urls")),
     path("files/", include("dispatch.media_urls")),
+    path("manager/", include("dashboard.urls")),
     path("", include("accounts.urls")),
 ]

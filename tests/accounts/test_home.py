@@ -1,7 +1,9 @@
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.roles import Role
+from sla.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -11,7 +13,7 @@ pytestmark = pytest.mark.django_db
     [
         (Role.OPERATOR, "/dispatch/console/"),
         (Role.TECHNICIAN, "/tech/"),
-        (Role.MANAGER, "/dashboard/"),
+        (Role.MANAGER, "/manager/"),
         (Role.REVIEWER, "/complaints/"),
         (Role.ADMIN, "/admin/"),
     ],
@@ -30,7 +32,7 @@ def test_home_sends_each_role_to_its_screen(client, users_by_role, role, screen)
     [
         (Role.TECHNICIAN, "/console/"),
         (Role.OPERATOR, "/tech/"),
-        (Role.OPERATOR, "/dashboard/"),
+        (Role.OPERATOR, "/manager/"),
         (Role.TECHNICIAN, "/complaints/"),
         (Role.REVIEWER, "/console/regions?q=永和"),
     ],
@@ -64,7 +66,7 @@ def test_user_with_two_roles_chooses_a_screen(client, operator):
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'href="/dispatch/console/"' in page and 'href="/dashboard/"' in page
+    assert 'href="/dispatch/console/"' in page and 'href="/manager/"' in page
 
 
 def test_login_page_is_chinese_and_logs_in(client, operator):
@@ -124,25 +126,17 @@ def test_operator_lookup_says_when_nothing_matches(client, operator):
     assert "没有与“火星基地”匹配的区域" in page
 
 
-def test_manager_sees_when_the_sla_clocks_are_not_checked(client, manager):
+def test_manager_is_alarmed_when_the_sla_clocks_are_not_checked(client, manager):
     client.force_login(manager)
 
-    page = client.get("/dashboard/").content.decode()
-
-    assert 'data-testid="sla-heartbeat"' in page and "SLA 计时未在检查" in page
+    assert 'data-testid="tick-alarm"' in client.get("/manager/").content.decode()
 
 
-def test_manager_sees_a_live_sla_tick(client, manager):
-    from django.utils import timezone
-
-    from sla.models import Heartbeat
-
+def test_no_alarm_while_the_sla_tick_is_alive(client, manager):
     Heartbeat.objects.create(name="sla_tick", beat_at=timezone.now())
     client.force_login(manager)
 
-    page = client.get("/dashboard/").content.decode()
-
-    assert "SLA 计时正常检查中" in page
+    assert 'data-testid="tick-alarm"' not in client.get("/manager/").content.decode()
 
 
 def test_a_polling_fragment_whose_session_ran_out_sends_the_whole_page_to_login(client):

@@ -1,0 +1,442 @@
+"""Every figure on the manager dashboard, computed from the ticket rollup (TicketFact) and the SLA rows.
+
+A figure is counted over the tickets *created* in the period (days in Asia/Shanghai) and region, whenever their
+clocks stopped: a ticket created at 23:50 and answered at 00:10 belongs to the first day.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
+from django.utils import timezone
+
+from accounts.roles import Role, user_roles
+from dashboard.exceptions import RegionNotAllowed
+from dashboard.models import TICKET_CLOCKS, ManagerRegion, RollupCursor, TicketFact
+from dashboard.services import FACT_CURSOR
+from dispatch.models import OPEN_STATUSES, Media, Offer, OfferOutcome, Technician, Ticket
+from regions.models import Division
+from sla.models import Deadline, DeadlineKind
+from sla.selectors import tick_heartbeat_age
+
+MET, BREACHED = Deadline.State.MET, Deadline.State.BREACHED
+# Staffing: one technician handles about this many new tickets an hour (travel + repair), from the dispatch notes.
+TICKETS_PER_TECHNICIAN_HOUR = 1.0
+LEVEL_FIELD = {
+    Division.Level.PROVINCE: "province_code",
+    Division.Level.PREFECTURE: "prefecture_code",
+    Division.Level.COUNTY: "county_code",
+}
+CHILD_FIELD = {None: "province_code", **{"province": "prefecture_code", "prefecture": "county_code"}}
+
+
+class Percentile(Aggregate):
+    """PostgreSQL's percentile_cont: the value below which `fraction` of the rows fall (interpolated)."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra):
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a page counts: the tickets created from `start` to `end` (local days, both included) inside `region`
+    (None for all the user may see), limited to `provinces` for a regional manager (empty: the whole country)."""
+
+    start: date
+    end: date
+    region: Division | None = None
+    provinces: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        zone = timezone.get_default_timezone()
+        return (
+            datetime.combine(self.start, time.min, tzinfo=zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=zone),
+        )
+
+
+def manager_province_codes(*, user) -> tuple[str, ...]:
+    """Return the provinces a regional manager is limited to; empty for national managers and administrators."""
+    if Role.ADMIN in user_roles(user):
+        return ()
+    return tuple(ManagerRegion.objects.filter(user=user).order_by("province_id").values_list("province_id", flat=True))
+
+
+def scope_for(*, user, start: date, end: date, region_code: str = "") -> Scope:
+    """Return the scope for a page; raises RegionNotAllowed for a region outside the user's provinces."""
+    provinces = manager_province_codes(user=user)
+    region = None
+    if region_code:
+        region = Division.objects.filter(code=region_code, level__in=list(LEVEL_FIELD)).first()
+        if region is None:
+            raise RegionNotAllowed(region_code)
+        province = region.code if region.level == Division.Level.PROVINCE else region.ancestor_codes[0]
+        if provinces and province not in provinces:
+            raise RegionNotAllowed(region_code)
+    return Scope(start=start, end=end, region=region, provinces=provinces)
+
+
+def region_list_choices(*, scope: Scope) -> list[Division]:
+    """Return the regions one level down from the scope's region (provinces at the top), limited to the user's."""
+    if scope.region is None:
+        divisions = Division.objects.filter(level=Division.Level.PROVINCE)
+        if scope.provinces:
+            divisions = divisions.filter(code__in=scope.provinces)
+    elif scope.region.level == Division.Level.COUNTY:
+        return []
+    else:
+        divisions = Division.objects.filter(parent=scope.region)
+    return list(divisions.order_by("code"))
+
+
+def region_breadcrumbs(*, scope: Scope) -> list[Division]:
+    """Return the chain from the province down to the scope's region."""
+    if scope.region is None:
+        return []
+    chain = [*scope.region.ancestor_codes, scope.region.code]
+    found = {d.code: d for d in Division.objects.filter(code__in=chain)}
+    return [found[c] for c in chain if c in found]
+
+
+def fact_list(*, scope: Scope) -> QuerySet[TicketFact]:
+    """Return the rollup rows of the tickets in scope."""
+    facts = TicketFact.objects.filter(day__gte=scope.start, day__lte=scope.end)
+    if scope.provinces:
+        facts = facts.filter(province_code__in=scope.provinces)
+    if scope.region is not None:
+        facts = facts.filter(**{LEVEL_FIELD[scope.region.level]: scope.region.code})
+    return facts
+
+
+def _clock_aggregates(kind: str) -> dict:
+    state, seconds = f"{kind}_state", f"{kind}_seconds"
+    met = Q(**{state: MET})
+    return {
+        f"{kind}_met": Count("pk", filter=met),
+        f"{kind}_breached": Count("pk", filter=Q(**{state: BREACHED})),
+        f"{kind}_warned": Count("pk", filter=Q(**{f"{kind}_warned": True})),
+        # Times to met, whether in time or late: the promise's real distribution, paused time left out.
+        f"{kind}_p50": Percentile(seconds, 0.5, filter=Q(**{f"{seconds}__isnull": False})),
+        f"{kind}_p90": Percentile(seconds, 0.9, filter=Q(**{f"{seconds}__isnull": False})),
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if not whole else round(100.0 * part / whole, 1)
+
+
+def clock_summary(*, scope: Scope) -> list[dict]:
+    """Return, per ticket clock: met, breached, share met of those decided (%), warned, p50/p90 seconds to met.
+
+    Clocks still running or paused have no verdict yet, and cancelled tickets' clocks never get one: neither counts.
+    """
+    aggregates = {}
+    for kind in TICKET_CLOCKS:
+        aggregates.update(_clock_aggregates(kind))
+    row = fact_list(scope=scope).aggregate(**aggregates)
+    result = []
+    for kind in TICKET_CLOCKS:
+        met, breached = row[f"{kind}_met"], row[f"{kind}_breached"]
+        result.append(
+            {
+                "kind": kind,
+                "label": DeadlineKind(kind).label,
+                "met": met,
+                "breached": breached,
+                "decided": met + breached,
+                "share_met": _share(met, met + breached),
+                "warned": row[f"{kind}_warned"],
+                "p50": row[f"{kind}_p50"],
+                "p90": row[f"{kind}_p90"],
+            }
+        )
+    return result
+
+
+def ticket_summary(*, scope: Scope) -> dict:
+    """Return the ticket counts of the period: created, cancelled, completed, breaches, paused seconds, first free
+    inspections (not cancelled), insurance sold and uptake (% of completed jobs that bought a policy)."""
+    row = fact_list(scope=scope).aggregate(
+        tickets=Count("pk"),
+        cancelled=Count("pk", filter=Q(is_cancelled=True)),
+        completed=Count("pk", filter=Q(is_completed=True)),
+        breaches_total=Sum("breaches", default=0),
+        paused_total=Sum("paused_seconds", default=0),
+        paused_tickets=Count("pk", filter=Q(paused_seconds__gt=0)),
+        free_inspections=Count("pk", filter=Q(inspection_fee_waived=True, is_cancelled=False)),
+        insured=Count("pk", filter=Q(insurance_sold=True, is_completed=True)),
+    )
+    row["breaches"], row["paused_seconds"] = row.pop("breaches_total"), row.pop("paused_total")
+    row["insurance_uptake"] = _share(row["insured"], row["completed"])
+    # The complaints app does not exist yet: the rate is shown as "not available" rather than a false zero.
+    row["complaints_per_100_jobs"] = None
+    return row
+
+
+def backlog_now(*, scope: Scope, now) -> dict:
+    """Return the open tickets in the scope's region right now (any creation date), and how many of them have a
+    response clock already breached, from the live tables."""
+    tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
+    if scope.provinces:
+        tickets = tickets.filter(
+            Q(division__ancestor_codes__overlap=list(scope.provinces)) | Q(division_id__in=scope.provinces)
+        )
+    if scope.region is not None:
+        tickets = tickets.filter(
+            Q(division__ancestor_codes__contains=[scope.region.code]) | Q(division_id=scope.region.code)
+        )
+    ids = tickets.values("pk")
+    late = Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Ticket),
+        subject_id__in=ids,
+        kind="response",
+    ).filter(Q(state=BREACHED) | Q(state=Deadline.State.PENDING, due_at__lte=now))
+    return {"open": tickets.count(), "response_late": late.values("subject_id").distinct().count()}
+
+
+BREAKDOWNS = ("region", "technician", "day", "hour")
+
+
+def breakdown(*, scope: Scope, by: str) -> list[dict]:
+    """Return one row per region one level down (or technician, local day, hour of day): tickets, response met and
+    breached, share met (%), p50 response seconds, breaches of any clock."""
+    facts = fact_list(scope=scope)
+    if by == "region":
+        key = CHILD_FIELD.get(scope.region.level if scope.region else None)
+        if key is None:  # a county: nothing below it to compare
+            key = "county_code"
+    elif by == "technician":
+        key = "technician_id"
+        facts = facts.filter(technician__isnull=False)
+    elif by in ("day", "hour"):
+        key = by
+    else:
+        raise ValueError(by)
+    rows = list(
+        facts.values(key)
+        .annotate(
+            tickets=Count("pk"),
+            response_met=Count("pk", filter=Q(response_state=MET)),
+            response_breached=Count("pk", filter=Q(response_state=BREACHED)),
+            response_p50=Percentile("response_seconds", 0.5, filter=Q(response_seconds__isnull=False)),
+            breaches_total=Sum("breaches", default=0),
+        )
+        .order_by(key)
+    )
+    labels: dict = {}
+    if by == "region":
+        labels = dict(Division.objects.filter(code__in=[r[key] for r in rows]).values_list("code", "name"))
+    elif by == "technician":
+        labels = dict(Technician.objects.filter(pk__in=[r[key] for r in rows]).values_list("pk", "name"))
+    for row in rows:
+        row["key"], row["breaches"] = row.pop(key), row.pop("breaches_total")
+        row["label"] = labels.get(row["key"], row["key"]) if labels else row["key"]
+        row["share_met"] = _share(row["response_met"], row["response_met"] + row["response_breached"])
+    if by == "hour":
+        # All 24 hours, so the chart never hides a quiet hour.
+        present = {row["key"]: row for row in rows}
+        empty = {"tickets": 0, "response_met": 0, "response_breached": 0, "response_p50": None, "breaches": 0}
+        rows = [present.get(h, {**empty, "key": h, "label": h, "share_met": None}) for h in range(24)]
+    return rows
+
+
+def staffing_by_hour(*, scope: Scope) -> list[dict]:
+    """Return for each hour of the day (0–23): technicians on duty (average over the period's days, from duty
+    periods) and technicians needed (average new tickets that hour ÷ TICKETS_PER_TECHNICIAN_HOUR, rounded up)."""
+    created = dict(fact_list(scope=scope).values("hour").annotate(n=Count("pk")).values_list("hour", "n"))
+    start, end = scope.bounds()
+    region_codes = list(scope.provinces) if scope.region is None else [scope.region.code]
+    # A technician counts for a region when one of the divisions they cover lies inside it, or contains it.
+    region_filter, region_params = "", []
+    if region_codes:
+        region_filter = """
+            AND EXISTS (
+                SELECT 1 FROM dispatch_technician_coverage c JOIN regions_division d ON d.code = c.division_id
+                WHERE c.technician_id = p.technician_id
+                  AND (d.code = ANY(%s) OR d.ancestor_codes && %s::varchar[]
+                       OR d.code = ANY(SELECT unnest(r.ancestor_codes) FROM regions_division r WHERE r.code = ANY(%s)))
+            )"""
+        region_params = [region_codes, region_codes, region_codes]
+    sql = f"""
+        SELECT EXTRACT(HOUR FROM slot AT TIME ZONE %s)::int AS hour, COUNT(DISTINCT (slot, p.technician_id))
+        FROM generate_series(%s::timestamptz, %s::timestamptz, interval '1 hour') AS slot
+        JOIN dispatch_dutyperiod p
+          ON p.started_at < slot + interval '1 hour' AND (p.ended_at IS NULL OR p.ended_at > slot)
+        WHERE TRUE {region_filter}
+        GROUP BY 1
+    """  # noqa: S608 - the only interpolation is a fixed fragment; values are parameters
+    params = [settings.TIME_ZONE, start, end - timedelta(hours=1), *region_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        on_duty = dict(cursor.fetchall())
+    return [
+        {
+            "hour": hour,
+            "on_duty": round(on_duty.get(hour, 0) / scope.days, 1),
+            "needed": math.ceil(created.get(hour, 0) / scope.days / TICKETS_PER_TECHNICIAN_HOUR),
+        }
+        for hour in range(24)
+    ]
+
+
+DRILL_FILTERS = {
+    "all": Q(),
+    "cancelled": Q(is_cancelled=True),
+    "completed": Q(is_completed=True),
+    "free_inspection": Q(inspection_fee_waived=True, is_cancelled=False),
+    "insured": Q(insurance_sold=True, is_completed=True),
+    "paused": Q(paused_seconds__gt=0),
+    "breached_any": Q(breaches__gt=0),
+    **{f"{kind}_met": Q(**{f"{kind}_state": MET}) for kind in TICKET_CLOCKS},
+    **{f"{kind}_breached": Q(**{f"{kind}_state": BREACHED}) for kind in TICKET_CLOCKS},
+    **{f"{kind}_warned": Q(**{f"{kind}_warned": True}) for kind in TICKET_CLOCKS},
+}
+
+
+def ticket_list_for_figure(
+    *, scope: Scope, figure: str = "all", day: date | None = None, hour: int | None = None, technician_id=None, key=""
+) -> QuerySet[TicketFact]:
+    """Return the tickets behind one number on the dashboard (a figure, narrowed to a day, hour, technician or child
+    region), newest first, with their ticket, division and technician; raises KeyError for an unknown figure."""
+    facts = fact_list(scope=scope).filter(DRILL_FILTERS[figure])
+    if day is not None:
+        facts = facts.filter(day=day)
+    if hour is not None:
+        facts = facts.filter(hour=hour)
+    if technician_id:
+        facts = facts.filter(technician_id=technician_id)
+    if key:
+        facts = facts.filter(Q(province_code=key) | Q(prefecture_code=key) | Q(county_code=key))
+    return facts.select_related("ticket", "ticket__division", "technician").order_by("-created_at", "-pk")
+
+
+def breach_list(*, scope: Scope, now, kind: str = "", reason: str = "") -> list[Deadline]:
+    """Return every breached ticket clock in scope, latest first, each with .ticket, .late (timedelta: met late, or
+    still open until now) and .review (BreachReview or None); `reason="none"` keeps the ones not yet reviewed."""
+    tickets = fact_list(scope=scope).filter(breaches__gt=0).values("ticket_id")
+    breaches = (
+        Deadline.objects.filter(
+            subject_type=ContentType.objects.get_for_model(Ticket),
+            subject_id__in=tickets,
+            kind__in=[kind] if kind else TICKET_CLOCKS,
+            state=BREACHED,
+        )
+        .select_related("breach_review")
+        .order_by("-due_at", "-pk")
+    )
+    if reason == "none":
+        breaches = breaches.filter(breach_review__isnull=True)
+    elif reason:
+        breaches = breaches.filter(breach_review__reason=reason)
+    breaches = list(breaches[:500])
+    by_id = Ticket.objects.select_related("division", "technician").in_bulk([b.subject_id for b in breaches])
+    for breach in breaches:
+        breach.ticket = by_id.get(breach.subject_id)
+        breach.late = (breach.met_at or now) - breach.due_at
+        breach.review = getattr(breach, "breach_review", None)
+    return breaches
+
+
+def tick_alarm(*, now) -> dict:
+    """Return the SLA tick's heartbeat age in seconds (None if it never ran) and whether it is stale."""
+    age = tick_heartbeat_age(now=now)
+    limit = settings.SLA_HEARTBEAT_ALARM_SECONDS
+    return {
+        "age_seconds": None if age is None else int(age.total_seconds()),
+        "is_stale": age is None or age > timedelta(seconds=limit),
+        "limit": limit,
+    }
+
+
+def deadline_is_visible(*, user, deadline: Deadline) -> bool:
+    """Return whether the user may see this ticket clock: a regional manager only their provinces' tickets."""
+    if deadline.subject_type_id != ContentType.objects.get_for_model(Ticket).pk:
+        return False
+    provinces = manager_province_codes(user=user)
+    if not provinces:
+        return True
+    return TicketFact.objects.filter(ticket_id=deadline.subject_id, province_code__in=provinces).exists()
+
+
+def rollup_ran_at():
+    """Return when the dashboard rollup last caught up (None if never)."""
+    return RollupCursor.objects.filter(name=FACT_CURSOR).values_list("ran_at", flat=True).first()
+
+
+def technician_report(*, technician: Technician, scope: Scope) -> dict:
+    """Return a technician's period: jobs, response/arrival p50 and share met, breaches, offers declined and
+    expired, recordings uploaded, and the same figures for the median peer in the same region and period."""
+    start, end = scope.bounds()
+    own = _technician_figures(facts=fact_list(scope=scope).filter(technician=technician))
+    offers = Offer.objects.filter(technician=technician, offered_at__gte=start, offered_at__lt=end).aggregate(
+        offered=Count("pk"),
+        declined=Count("pk", filter=Q(outcome=OfferOutcome.DECLINED)),
+        expired=Count("pk", filter=Q(outcome=OfferOutcome.EXPIRED)),
+    )
+    recordings = Media.objects.filter(
+        kind=Media.Kind.RECORDING, ticket__technician=technician, uploaded_at__gte=start, uploaded_at__lt=end
+    ).count()
+    peers = (
+        fact_list(scope=scope)
+        .filter(technician__isnull=False)
+        .values("technician_id")
+        .annotate(
+            jobs=Count("pk"),
+            response_met=Count("pk", filter=Q(response_state=MET)),
+            response_breached=Count("pk", filter=Q(response_state=BREACHED)),
+        )
+    )
+    shares = sorted(
+        _share(p["response_met"], p["response_met"] + p["response_breached"])
+        for p in peers
+        if p["response_met"] + p["response_breached"]
+    )
+    jobs = sorted(p["jobs"] for p in peers)
+    return {
+        **own,
+        **offers,
+        "recordings": recordings,
+        "complaints": None,  # from the complaints app once it lands
+        "peers": len(jobs),
+        "peer_median_jobs": _median(jobs),
+        "peer_median_share_met": _median(shares),
+    }
+
+
+def _median(values: list) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def _technician_figures(*, facts: QuerySet[TicketFact]) -> dict:
+    row = facts.aggregate(
+        jobs=Count("pk"),
+        completed=Count("pk", filter=Q(is_completed=True)),
+        breaches_total=Sum("breaches", default=0),
+        **_clock_aggregates("response"),
+        **_clock_aggregates("arrival"),
+    )
+    row["breaches"] = row.pop("breaches_total")
+    for kind in ("response", "arrival"):
+        row[f"{kind}_share_met"] = _share(row[f"{kind}_met"], row[f"{kind}_met"] + row[f"{kind}_breached"])
+    return row
+
+
+def technician_list_for_scope(*, scope: Scope) -> QuerySet[Technician]:
+    """Return the technicians with jobs in scope, by name."""
+    ids = fact_list(scope=scope).filter(technician__isnull=False).values("technician_id")
+    return Technician.objects.filter(pk__in=ids).order_by("name", "pk")

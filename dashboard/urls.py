@@ -1,0 +1,13 @@
+from django.urls import path
+
+from dashboard import views
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("tickets/", views.tickets, name="tickets"),
+    path("breaches/", views.breaches, name="breaches"),
+    path("breaches/<int:deadline_id>/review", views.breach_review, name="breach-review"),
+    path("technicians/<int:pk>/", views.technician, name="technician"),
+]
