@@ -96,11 +96,11 @@ def user_roles(user: AbstractBaseUser) -> frozenset[str]:
     return cached
 
 
-# Each role's own screen. Screens that a later issue builds render a plain "not built yet" page until then.
+# Each role's own screen.
 ROLE_SCREENS = {
     Role.OPERATOR: "dispatch:console",
     Role.TECHNICIAN: "technician:home",
     Role.MANAGER: "dashboard:home",
-    Role.REVIEWER: "accounts:complaints",
+    Role.REVIEWER: "complaints:queue",
     Role.ADMIN: "admin:index",
 }

@@ -15,5 +15,4 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("console/", views.console, name="console"),
     path("console/regions", views.region_lookup, name="region-lookup"),
-    path("complaints/", views.complaints, name="complaints"),
 ]

@@ -7,7 +7,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.roles import ROLE_SCREENS, Role, user_roles
@@ -72,13 +71,4 @@ def region_lookup(request):
         request,
         "regions/_search_results.html",
         {"query": query, "divisions": divisions, "served": served_codes(divisions=divisions)},
-    )
-
-
-@role_required(Role.REVIEWER)
-def complaints(request):
-    return _pending(
-        request,
-        title=_("Complaint queue"),
-        description=_("Complaints and their evidence will appear here once complaint handling is switched on."),
     )

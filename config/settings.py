@@ -5,6 +5,7 @@ DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY for the embedded PostgreSQL and Re
 """
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -221,6 +222,9 @@ DISPATCH_POSITION_FRESH_MINUTES = env_int("DISPATCH_POSITION_FRESH_MINUTES", 30)
 DISPATCH_SWEEP_SECONDS = env_int("DISPATCH_SWEEP_SECONDS", 30)
 DISPATCH_BATCH_SECONDS = env_int("DISPATCH_BATCH_SECONDS", 10)  # regions in batched mode
 INSPECTION_FEE = os.environ.get("INSPECTION_FEE", "50.00")
+# Complaints: a remedy above this amount (yuan) needs a manager's second approval; the customer's video size cap.
+COMPLAINT_SECOND_APPROVAL_AMOUNT = Decimal(os.environ.get("COMPLAINT_SECOND_APPROVAL_AMOUNT", "500"))
+COMPLAINT_MAX_VIDEO_BYTES = env_int("COMPLAINT_MAX_VIDEO_BYTES", 200 * 1024 * 1024)
 # Photos and recordings from the technician's phone.
 MEDIA_MAX_PHOTO_BYTES = env_int("MEDIA_MAX_PHOTO_BYTES", 20 * 1024 * 1024)
 MEDIA_MAX_AUDIO_BYTES = env_int("MEDIA_MAX_AUDIO_BYTES", 200 * 1024 * 1024)

@@ -13,6 +13,8 @@ urlpatterns = [
     path("dispatch/", include("dispatch.urls")),
     path("tech/", include("dispatch.technician_urls")),
     path("files/", include("dispatch.media_urls")),
+    path("review/", include("complaints.urls")),
     path("manager/", include("dashboard.urls")),
+    path("complaint/", include("complaints.public_urls")),
     path("", include("accounts.urls")),
 ]

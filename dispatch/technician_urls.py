@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dispatch import technician as views
+from dispatch import technician_complaints
 
 app_name = "technician"
 
@@ -17,4 +18,8 @@ urlpatterns = [
     path("jobs/<str:number>/complete", views.job_complete, name="job-complete"),
     path("jobs/<str:number>/quote", views.job_quote, name="job-quote"),
     path("jobs/<str:number>/insurance", views.job_insurance_sell, name="job-insurance"),
+    path("complaints/", technician_complaints.complaint_list, name="complaints"),
+    path("complaints/<int:pk>/", technician_complaints.complaint_detail, name="complaint"),
+    path("complaints/<int:pk>/statement", technician_complaints.complaint_statement, name="complaint-statement"),
+    path("complaints/<int:pk>/files", technician_complaints.complaint_files, name="complaint-files"),
 ]

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
         (Role.OPERATOR, "/dispatch/console/"),
         (Role.TECHNICIAN, "/tech/"),
         (Role.MANAGER, "/manager/"),
-        (Role.REVIEWER, "/complaints/"),
+        (Role.REVIEWER, "/review/"),
         (Role.ADMIN, "/admin/"),
     ],
 )
@@ -33,7 +33,7 @@ def test_home_sends_each_role_to_its_screen(client, users_by_role, role, screen)
         (Role.TECHNICIAN, "/console/"),
         (Role.OPERATOR, "/tech/"),
         (Role.OPERATOR, "/manager/"),
-        (Role.TECHNICIAN, "/complaints/"),
+        (Role.TECHNICIAN, "/review/"),
         (Role.REVIEWER, "/console/regions?q=永和"),
     ],
 )
