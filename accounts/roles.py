@@ -62,6 +62,8 @@ PERMISSIONS = {
         "dispatch.delete_dispatchrule",
         "dispatch.view_offer",
         "dispatch.view_dutyperiod",
+        "complaints.view_complaint",
+        "complaints.view_evidencecheck",
         "dashboard.view_managerregion",
         "dashboard.add_managerregion",
         "dashboard.change_managerregion",

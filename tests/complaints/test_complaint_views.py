@@ -191,3 +191,13 @@ def test_lookups_are_rate_limited(client, complaint, settings):
     )
 
     assert response.status_code == 429
+
+
+@pytest.mark.parametrize("model", ["complaint", "evidencecheck"])
+def test_administrators_see_complaints_read_only_in_the_admin(client, administrator, model):
+    administrator.is_superuser = True
+    administrator.save(update_fields=["is_superuser"])
+    client.force_login(administrator)
+
+    assert client.get(reverse(f"admin:complaints_{model}_changelist")).status_code == 200
+    assert client.get(reverse(f"admin:complaints_{model}_add")).status_code == 403
