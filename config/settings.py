@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -225,6 +226,9 @@ INSPECTION_FEE = os.environ.get("INSPECTION_FEE", "50.00")
 # Complaints: a remedy above this amount (yuan) needs a manager's second approval; the customer's video size cap.
 COMPLAINT_SECOND_APPROVAL_AMOUNT = Decimal(os.environ.get("COMPLAINT_SECOND_APPROVAL_AMOUNT", "500"))
 COMPLAINT_MAX_VIDEO_BYTES = env_int("COMPLAINT_MAX_VIDEO_BYTES", 200 * 1024 * 1024)
+# The managers' daily summary (yesterday, Asia/Shanghai): where it goes (dashboard/reports.py).
+DASHBOARD_REPORT_BACKEND = os.environ.get("DASHBOARD_REPORT_BACKEND", "dashboard.reports.ConsoleReportBackend")
+DASHBOARD_REPORT_DIR = Path(os.environ.get("DASHBOARD_REPORT_DIR", str(VAR_DIR / "reports")))
 # Photos and recordings from the technician's phone.
 MEDIA_MAX_PHOTO_BYTES = env_int("MEDIA_MAX_PHOTO_BYTES", 20 * 1024 * 1024)
 MEDIA_MAX_AUDIO_BYTES = env_int("MEDIA_MAX_AUDIO_BYTES", 200 * 1024 * 1024)
@@ -255,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dashboard.tasks.ticket_fact_sync_task",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # 06:30 Shanghai (22:30 UTC); the later runs only retry a send that failed (one report per day).
+    "dashboard-daily-report": {
+        "task": "dashboard.tasks.daily_report_send_task",
+        "schedule": crontab(minute=30, hour="22,23,0,1"),
     },
     "notification-relay": {
         "task": "dispatch.tasks.notification_relay_task",

@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 # The ticket clocks the dashboard reports, in the order it shows them.
 TICKET_CLOCKS = ("response", "arrival", "resolution")
+# The RollupCursor row of the TicketFact sync.
+FACT_CURSOR = "ticket_fact"
 
 
 class ManagerRegion(models.Model):
@@ -88,6 +90,8 @@ class TicketFact(models.Model):
     resolution_warned = models.BooleanField(default=False)
     paused_seconds = models.PositiveIntegerField(default=0)
     breaches = models.PositiveSmallIntegerField(default=0)
+    # Complaints filed about this ticket (any status): the dashboard counts them with the ticket's day and region.
+    complaints = models.PositiveSmallIntegerField(default=0)
     refreshed_at = models.DateTimeField()
 
     class Meta:
@@ -99,6 +103,7 @@ class TicketFact(models.Model):
             models.Index(fields=["technician", "day"], name="dashboard_fact_technician_day"),
             # The sync re-reads every open ticket each run: keep that set small to find.
             models.Index(fields=["ticket"], condition=Q(is_open=True), name="dashboard_fact_open"),
+            models.Index(fields=["day"], condition=Q(complaints__gt=0), name="dashboard_fact_complained"),
         ]
 
     def __str__(self) -> str:
@@ -114,3 +119,19 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+
+class DailyReport(models.Model):
+    """The daily summary for one local day, written when it was handed to the report backend (one row per day)."""
+
+    day = models.DateField(unique=True)
+    sent_at = models.DateTimeField()
+    backend = models.CharField(max_length=200)
+    body = models.TextField()
+
+    class Meta:
+        verbose_name = _("daily report")
+        verbose_name_plural = _("daily reports")
+
+    def __str__(self) -> str:
+        return f"report {self.day}"

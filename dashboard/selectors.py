@@ -1,7 +1,9 @@
 """Every figure on the manager dashboard, computed from the ticket rollup (TicketFact) and the SLA rows.
 
 A figure is counted over the tickets *created* in the period (days in Asia/Shanghai) and region, whenever their
-clocks stopped: a ticket created at 23:50 and answered at 00:10 belongs to the first day.
+clocks stopped: a ticket created at 23:50 and answered at 00:10 belongs to the first day. Complaints follow their
+ticket too (its day and region, not the day of filing): a complaint filed on Monday about Sunday's job counts for
+Sunday, so the rate per 100 jobs compares a period's jobs with the complaints about those same jobs.
 """
 
 import math
@@ -11,13 +13,14 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import Aggregate, Count, FloatField, Q, QuerySet, Sum
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, FloatField, Q, QuerySet, Sum
+from django.db.models.functions import Extract
 from django.utils import timezone
 
 from accounts.roles import Role, user_roles
+from complaints.models import Complaint, Decision
 from dashboard.exceptions import RegionNotAllowed
-from dashboard.models import TICKET_CLOCKS, ManagerRegion, RollupCursor, TicketFact
-from dashboard.services import FACT_CURSOR
+from dashboard.models import FACT_CURSOR, TICKET_CLOCKS, ManagerRegion, RollupCursor, TicketFact
 from dispatch.models import OPEN_STATUSES, Media, Offer, OfferOutcome, Technician, Ticket
 from regions.models import Division
 from sla.models import Deadline, DeadlineKind
@@ -177,11 +180,13 @@ def ticket_summary(*, scope: Scope) -> dict:
         paused_tickets=Count("pk", filter=Q(paused_seconds__gt=0)),
         free_inspections=Count("pk", filter=Q(inspection_fee_waived=True, is_cancelled=False)),
         insured=Count("pk", filter=Q(insurance_sold=True, is_completed=True)),
+        # Every complaint about a ticket of the period, over its completed jobs: a no-show complaint about a ticket
+        # later cancelled still counts against the promise.
+        complaints=Sum("complaints", default=0),
     )
     row["breaches"], row["paused_seconds"] = row.pop("breaches_total"), row.pop("paused_total")
     row["insurance_uptake"] = _share(row["insured"], row["completed"])
-    # The complaints app does not exist yet: the rate is shown as "not available" rather than a false zero.
-    row["complaints_per_100_jobs"] = None
+    row["complaints_per_100_jobs"] = _share(row["complaints"], row["completed"])
     return row
 
 
@@ -204,6 +209,82 @@ def backlog_now(*, scope: Scope, now) -> dict:
         kind="response",
     ).filter(Q(state=BREACHED) | Q(state=Deadline.State.PENDING, due_at__lte=now))
     return {"open": tickets.count(), "response_late": late.values("subject_id").distinct().count()}
+
+
+COMPLAINT_CLOCKS = ("complaint_acknowledge", "complaint_decision")
+
+
+def complaint_list_for_scope(*, scope: Scope) -> QuerySet[Complaint]:
+    """Return the complaints about the tickets in scope (the ticket's day and region decide, not the filing's)."""
+    return Complaint.objects.filter(ticket_id__in=fact_list(scope=scope).filter(complaints__gt=0).values("ticket_id"))
+
+
+def _complaint_deadlines(*, scope: Scope, kind: str) -> QuerySet[Deadline]:
+    return Deadline.objects.filter(
+        subject_type=ContentType.objects.get_for_model(Complaint),
+        subject_id__in=complaint_list_for_scope(scope=scope).values("pk"),
+        kind=kind,
+    )
+
+
+def complaint_clock_summary(*, scope: Scope) -> list[dict]:
+    """Return, per complaint clock (acknowledge, decide), the same row as clock_summary: met, breached, share met
+    (%), warned, p50/p90 active seconds to met (paused time, e.g. waiting for evidence, left out)."""
+    active = ExpressionWrapper(F("met_at") - F("started_at") - F("paused_total"), output_field=DurationField())
+    result = []
+    for kind in COMPLAINT_CLOCKS:
+        row = (
+            _complaint_deadlines(scope=scope, kind=kind)
+            .annotate(active_seconds=Extract(active, "epoch"))
+            .aggregate(
+                met=Count("pk", filter=Q(state=MET)),
+                breached=Count("pk", filter=Q(state=BREACHED)),
+                warned=Count("pk", filter=Q(warned_at__isnull=False)),
+                p50=Percentile("active_seconds", 0.5, filter=Q(met_at__isnull=False)),
+                p90=Percentile("active_seconds", 0.9, filter=Q(met_at__isnull=False)),
+            )
+        )
+        met, breached = row["met"], row["breached"]
+        result.append(
+            {
+                "kind": kind,
+                "label": DeadlineKind(kind).label,
+                "met": met,
+                "breached": breached,
+                "decided": met + breached,
+                "share_met": _share(met, met + breached),
+                "warned": row["warned"],
+                "p50": row["p50"],
+                "p90": row["p90"],
+            }
+        )
+    return result
+
+
+def complaint_outcomes(*, complaints: QuerySet[Complaint]) -> dict:
+    """Return how these complaints ended: total, upheld, partly upheld, rejected (the last decision in force, so an
+    appeal's decision replaces the first) and undecided (no decision yet, or one still waiting for approval)."""
+    in_force = (Decision.Approval.NOT_NEEDED, Decision.Approval.APPROVED)
+    last: dict[int, str] = {}
+    ids = list(complaints.values_list("pk", flat=True))
+    for complaint_id, outcome in (
+        Decision.objects.filter(complaint_id__in=ids, approval__in=in_force)
+        .order_by("decided_at", "pk")
+        .values_list("complaint_id", "outcome")
+    ):
+        last[complaint_id] = outcome
+    counts = {outcome: 0 for outcome in Decision.Outcome.values}
+    for outcome in last.values():
+        counts[outcome] += 1
+    return {"total": len(ids), **counts, "undecided": len(ids) - len(last)}
+
+
+def complaint_map_for_tickets(*, ticket_ids) -> dict[int, list[Complaint]]:
+    """Return the complaints about these tickets, by ticket id, oldest first (for the drill-down's links)."""
+    found: dict[int, list[Complaint]] = {}
+    for complaint in Complaint.objects.filter(ticket_id__in=list(ticket_ids)).order_by("filed_at", "pk"):
+        found.setdefault(complaint.ticket_id, []).append(complaint)
+    return found
 
 
 BREAKDOWNS = ("region", "technician", "day", "hour")
@@ -299,10 +380,17 @@ DRILL_FILTERS = {
     "insured": Q(insurance_sold=True, is_completed=True),
     "paused": Q(paused_seconds__gt=0),
     "breached_any": Q(breaches__gt=0),
+    "complaints": Q(complaints__gt=0),
     **{f"{kind}_met": Q(**{f"{kind}_state": MET}) for kind in TICKET_CLOCKS},
     **{f"{kind}_breached": Q(**{f"{kind}_state": BREACHED}) for kind in TICKET_CLOCKS},
     **{f"{kind}_warned": Q(**{f"{kind}_warned": True}) for kind in TICKET_CLOCKS},
 }
+
+
+COMPLAINT_DRILL_FILTERS = {
+    f"{kind}_{state}": (kind, state) for kind in COMPLAINT_CLOCKS for state in (MET, BREACHED, "warned")
+}
+FIGURES = {*DRILL_FILTERS, *COMPLAINT_DRILL_FILTERS}
 
 
 def ticket_list_for_figure(
@@ -310,7 +398,18 @@ def ticket_list_for_figure(
 ) -> QuerySet[TicketFact]:
     """Return the tickets behind one number on the dashboard (a figure, narrowed to a day, hour, technician or child
     region), newest first, with their ticket, division and technician; raises KeyError for an unknown figure."""
-    facts = fact_list(scope=scope).filter(DRILL_FILTERS[figure])
+    facts = fact_list(scope=scope)
+    if figure in COMPLAINT_DRILL_FILTERS:
+        # A complaint clock: the tickets whose complaints have a clock in that state.
+        kind, state = COMPLAINT_DRILL_FILTERS[figure]
+        clocks = _complaint_deadlines(scope=scope, kind=kind).filter(
+            Q(warned_at__isnull=False) if state == "warned" else Q(state=state)
+        )
+        facts = facts.filter(
+            ticket_id__in=Complaint.objects.filter(pk__in=clocks.values("subject_id")).values("ticket")
+        )
+    else:
+        facts = facts.filter(DRILL_FILTERS[figure])
     if day is not None:
         facts = facts.filter(day=day)
     if hour is not None:
@@ -408,7 +507,9 @@ def technician_report(*, technician: Technician, scope: Scope) -> dict:
         **own,
         **offers,
         "recordings": recordings,
-        "complaints": None,  # from the complaints app once it lands
+        "complaints": complaint_outcomes(
+            complaints=complaint_list_for_scope(scope=scope).filter(ticket__technician=technician)
+        ),
         "peers": len(jobs),
         "peer_median_jobs": _median(jobs),
         "peer_median_share_met": _median(shares),

@@ -7,12 +7,26 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.roles import Role
+from complaints.models import Complaint
 from dashboard.exceptions import NotABreach
-from dashboard.models import TICKET_CLOCKS, BreachReason, BreachReview, RollupCursor, TicketFact
+from dashboard.models import (
+    FACT_CURSOR,
+    TICKET_CLOCKS,
+    BreachReason,
+    BreachReview,
+    DailyReport,
+    RollupCursor,
+    TicketFact,
+)
+from dashboard.reports import report_backend, report_backend_path
+from dashboard.selectors import Scope, clock_summary, complaint_clock_summary, ticket_summary
 from dispatch.models import OPEN_STATUSES, InsurancePolicy, Technician, Ticket, TicketEvent, TicketStatus
 from dispatch.services import (
     ticket_assign,
@@ -26,12 +40,12 @@ from dispatch.services import (
 from regions.models import Division, ServiceArea
 from sla.models import Deadline
 
-FACT_CURSOR = "ticket_fact"
 CHUNK = 2000
 # Events are numbered when inserted but become visible when committed: a transaction that began earlier may commit
 # an event below the cursor after a run. Re-reading this many events behind the cursor picks those up; recomputing a
 # fact is idempotent, so reading an event twice costs only time.
 LOOKBACK_EVENTS = 2000
+COMPLAINT_LOOKBACK = timedelta(minutes=10)
 FACT_FIELDS = [field.name for field in TicketFact._meta.get_fields() if field.concrete and not field.primary_key]
 
 
@@ -83,6 +97,12 @@ def ticket_fact_refresh(*, ticket_ids, now=None) -> int:
     ).order_by("cycle"):
         clocks[clock.subject_id][clock.kind].append(clock)
     insured = set(InsurancePolicy.objects.filter(ticket_id__in=ticket_ids).values_list("ticket_id", flat=True))
+    complained = dict(
+        Complaint.objects.filter(ticket_id__in=ticket_ids)
+        .values("ticket_id")
+        .annotate(n=Count("pk"))
+        .values_list("ticket_id", "n")
+    )
     rows = []
     for ticket in tickets:
         local = timezone.localtime(ticket["created_at"])
@@ -98,6 +118,7 @@ def ticket_fact_refresh(*, ticket_ids, now=None) -> int:
             is_completed=ticket["status"] in (TicketStatus.COMPLETED, TicketStatus.CLOSED),
             inspection_fee_waived=ticket["inspection_fee_waived"],
             insurance_sold=ticket["pk"] in insured,
+            complaints=complained.get(ticket["pk"], 0),
             refreshed_at=now,
             **_region_codes(divisions, ticket["division_id"]),
         )
@@ -136,6 +157,11 @@ def ticket_fact_sync(*, now=None, chunk: int = CHUNK) -> int:
         )
     )
     changed |= set(TicketFact.objects.filter(is_open=True).values_list("ticket_id", flat=True))
+    # Filing a complaint writes no ticket event: pick up the tickets complained about since the last run (with the
+    # same allowance for late commits, in time rather than in event numbers).
+    changed |= set(
+        Complaint.objects.filter(filed_at__gte=cursor.ran_at - COMPLAINT_LOOKBACK).values_list("ticket_id", flat=True)
+    )
     ordered = sorted(changed)
     written = 0
     for start in range(0, len(ordered), chunk):
@@ -240,3 +266,47 @@ def demo_history_seed(*, tickets: int, start, end, rng) -> int:
                     ticket=ticket, by=technician.user, work_done="演示维修", labour_fee=Decimal(80), now=moment
                 )
     return created
+
+
+# ---- Daily summary report ---------------------------------------------------------------------------------------
+
+
+def daily_report_render(*, day) -> tuple[str, str]:
+    """Return (subject, body) of the summary for one local day: nationwide first, then each province with tickets."""
+    parts = []
+    national = Scope(start=day, end=day)
+    codes = (
+        TicketFact.objects.filter(day=day).exclude(province_code="").values_list("province_code", flat=True).distinct()
+    )
+    provinces = Division.objects.filter(code__in=list(codes)).order_by("code")
+    for name, scope in [(gettext("Nationwide"), national)] + [
+        (p.name, Scope(start=day, end=day, region=p)) for p in provinces
+    ]:
+        parts.append(
+            {
+                "name": name,
+                "totals": ticket_summary(scope=scope),
+                "clocks": clock_summary(scope=scope) + complaint_clock_summary(scope=scope),
+            }
+        )
+    subject = gettext("Dispatch daily summary %(day)s") % {"day": day.isoformat()}
+    return subject, render_to_string("dashboard/daily_report.txt", {"parts": parts, "day": day})
+
+
+@transaction.atomic
+def daily_report_send(*, day, now=None) -> DailyReport | None:
+    """Render the summary of `day` and hand it to the configured backend, once per day; returns the record, or None
+    when that day's report was already sent (or is being sent by another worker)."""
+    now = now or timezone.now()
+    subject, body = daily_report_render(day=day)
+    backend = report_backend_path()
+    try:
+        # The unique day claims the report: a second worker waits on the index, then finds it taken.
+        with transaction.atomic():
+            report = DailyReport.objects.create(day=day, sent_at=now, backend=backend, body=body)
+    except IntegrityError:
+        return None
+    # Sent inside the transaction on purpose: if the backend fails, the claim rolls back and the next run retries
+    # (at least once; a crash between sending and committing would send it twice, which beats never).
+    report_backend().send(day=day, subject=subject, body=body)
+    return report

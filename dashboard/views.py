@@ -17,11 +17,13 @@ from dashboard.forms import BreachReviewForm, DrillForm, PeriodForm
 from dashboard.models import TICKET_CLOCKS, BreachReason
 from dashboard.selectors import (
     BREAKDOWNS,
-    DRILL_FILTERS,
+    FIGURES,
     backlog_now,
     breach_list,
     breakdown,
     clock_summary,
+    complaint_clock_summary,
+    complaint_map_for_tickets,
     deadline_is_visible,
     region_breadcrumbs,
     region_list_choices,
@@ -101,7 +103,7 @@ def home(request):
     now = timezone.now()
     export = request.GET.get("export", "")
     if export == "clocks":
-        rows = clock_summary(scope=scope)
+        rows = clock_summary(scope=scope) + complaint_clock_summary(scope=scope)
         return _csv(
             "clocks",
             [_("Clock"), _("Met"), _("Breached"), _("Met %"), _("Warned"), _("p50 (min)"), _("p90 (min)")],
@@ -143,7 +145,7 @@ def home(request):
         "query": _query(scope),
         "crumbs": region_breadcrumbs(scope=scope),
         "children": region_list_choices(scope=scope),
-        "clocks": clock_summary(scope=scope),
+        "clocks": clock_summary(scope=scope) + complaint_clock_summary(scope=scope),
         "totals": ticket_summary(scope=scope),
         "backlog": backlog_now(scope=scope, now=now),
         "by_region": breakdown(scope=scope, by="region"),
@@ -188,7 +190,7 @@ def tickets(request):
     drill = DrillForm(request.GET)
     if scope is None:
         return error
-    if not drill.is_valid() or (drill.cleaned_data["figure"] or "all") not in DRILL_FILTERS:
+    if not drill.is_valid() or (drill.cleaned_data["figure"] or "all") not in FIGURES:
         return HttpResponseBadRequest(_("Unknown figure."))
     d = drill.cleaned_data
     facts = ticket_list_for_figure(
@@ -206,6 +208,10 @@ def tickets(request):
             (_ticket_row(fact) for fact in facts.iterator(chunk_size=2000)),
         )
     page = Paginator(facts, 100).get_page(request.GET.get("page"))
+    if (d["figure"] or "").startswith("complaint"):
+        complaints = complaint_map_for_tickets(ticket_ids=[fact.ticket_id for fact in page])
+        for fact in page:
+            fact.complaint_list = complaints.get(fact.ticket_id, [])
     context = {
         "scope": scope,
         "form": form,
