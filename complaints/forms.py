@@ -101,6 +101,8 @@ class DecisionForm(_BootstrapForm):
         label=_("Reason (the customer reads this; cite any signal you rely on)"),
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 3}),
+        # The workspace shows form errors as one message: say which field.
+        error_messages={"required": _("Give the reason for the decision; the customer reads it.")},
     )
     early_reason = forms.CharField(
         label=_("Why decide before the technician's statement window ends"), max_length=300, required=False

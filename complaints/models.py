@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 
@@ -219,6 +220,10 @@ class Evidence(models.Model):
     party = models.CharField(_("from"), max_length=16, choices=Party.choices)
     kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
     file = models.FileField(_("file"), upload_to="evidence/%Y/%m/", storage=private_storage)
+    # A JPEG re-encoded from the pixels only (no EXIF/GPS/XMP), made by the check task; what the workspace shows.
+    display_file = models.FileField(
+        _("display copy"), upload_to="evidence/display/%Y/%m/", storage=private_storage, blank=True
+    )
     sha256 = models.CharField(max_length=64)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     content_type = models.CharField(_("type"), max_length=40)
@@ -244,6 +249,53 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.party} {self.kind} #{self.pk}"
+
+
+def _hash_chunk(shift: int):
+    # The 16-bit chunk columns forensics.near_hash_sql searches: ((phash >> shift) & 65535)::integer, as in
+    # bench/evidence.py. `>>` on a signed bigint is arithmetic, and the mask keeps only the 16 wanted bits.
+    expression = F("phash").bitrightshift(shift) if shift else F("phash")
+    return models.GeneratedField(
+        expression=Cast(expression.bitand(65535), models.IntegerField()),
+        output_field=models.IntegerField(),
+        db_persist=True,
+    )
+
+
+class ImageHash(models.Model):
+    """Perceptual hashes of one photo (a complaint's evidence or a job's before/after photo), searched in PostgreSQL
+    for near-duplicates through the four indexed 16-bit chunks of the pHash."""
+
+    evidence = models.OneToOneField(
+        Evidence, on_delete=models.CASCADE, null=True, blank=True, related_name="image_hash"
+    )
+    media = models.OneToOneField(
+        "dispatch.Media", on_delete=models.CASCADE, null=True, blank=True, related_name="image_hash"
+    )
+    # Set for evidence rows: the search for "the same photo in another complaint" excludes this complaint's own.
+    complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    phash = models.BigIntegerField()
+    phash_mirror = models.BigIntegerField()
+    dhash = models.BigIntegerField()
+    low_detail = models.BooleanField(default=False)
+    computed_at = models.DateTimeField()
+    c0 = _hash_chunk(48)
+    c1 = _hash_chunk(32)
+    c2 = _hash_chunk(16)
+    c3 = _hash_chunk(0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(evidence__isnull=False) & Q(media__isnull=True))
+                | (Q(evidence__isnull=True) & Q(media__isnull=False)),
+                name="complaints_image_hash_one_source",
+            ),
+        ]
+        indexes = [models.Index(fields=[f"c{index}"], name=f"complaints_image_hash_c{index}") for index in range(4)]
+
+    def __str__(self) -> str:
+        return f"hash of {'evidence' if self.evidence_id else 'media'} #{self.evidence_id or self.media_id}"
 
 
 class EvidenceAccess(models.Model):

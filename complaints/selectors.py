@@ -19,7 +19,7 @@ from complaints.models import (
 )
 from dispatch import crypto
 from dispatch.exceptions import InvalidPhone
-from dispatch.models import Technician, Ticket
+from dispatch.models import Media, Technician, Ticket
 from sla.models import Deadline, DeadlineKind
 
 REVIEW_ROLES = frozenset({Role.REVIEWER, Role.MANAGER, Role.ADMIN})
@@ -147,3 +147,20 @@ def evidence_may_open(*, user, evidence: Evidence) -> bool:
         return True
     technician = getattr(evidence.complaint.ticket, "technician", None)
     return evidence.party == Party.TECHNICIAN and technician is not None and technician.user_id == user.pk
+
+
+def evidence_derived_photos(*, evidence_items, ticket: Ticket) -> dict[int, Media]:
+    """Return the job's photos that `derived_from_tech_photo` signals of these evidence files point at, by pk (only
+    this ticket's: a signal's params never reach another job's files)."""
+    ids = {
+        int(check.params["media"])
+        for item in evidence_items
+        for check in item.checks.all()
+        if check.kind == "derived_from_tech_photo" and str(check.params.get("media", "")).isdigit()
+    }
+    if not ids:
+        return {}
+    return {
+        media.pk: media
+        for media in Media.objects.filter(pk__in=ids, ticket=ticket).select_related("ticket__technician")
+    }

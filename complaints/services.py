@@ -8,7 +8,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
@@ -52,13 +52,14 @@ from complaints.models import (
     EvidenceAccess,
     EvidenceCheck,
     EvidenceRequest,
+    ImageHash,
     Party,
     Reinspection,
     Statement,
 )
 from complaints.selectors import evidence_may_open
 from complaints.tasks import evidence_check_task
-from dispatch.models import Technician, Ticket
+from dispatch.models import Media, Technician, Ticket
 from dispatch.services import ticket_create, ticket_offer
 from sla.models import Deadline, DeadlineKind
 from sla.selectors import deadline_get
@@ -773,38 +774,188 @@ def evidence_checks_record(*, evidence_id: int, signals: list[dict], checker_ver
     return len(rows)
 
 
-def _evidence_context(evidence: Evidence) -> forensics.EvidenceContext:
-    ticket = evidence.complaint.ticket
-    others = Evidence.objects.filter(complaint=evidence.complaint, kind=Evidence.Kind.PHOTO).exclude(pk=evidence.pk)
+TECHNICIAN_PHOTO_KINDS = {"photo_before": "before", "photo_after": "after"}
+
+
+@transaction.atomic
+def image_hash_store(
+    *, hashes: forensics.ImageHashes, evidence: Evidence | None = None, media: Media | None = None, now=None
+) -> ImageHash:
+    """Store (or refresh) the perceptual hashes of one evidence photo or one job photo; the unique source keeps one row
+    per file however often the task runs."""
+    now = now or timezone.now()
+    values = {
+        "phash": hashes.phash,
+        "phash_mirror": hashes.phash_mirror,
+        "dhash": hashes.dhash,
+        "low_detail": hashes.low_detail,
+        "computed_at": now,
+    }
+    if evidence is not None:
+        row, _created = ImageHash.objects.update_or_create(
+            evidence=evidence, defaults={**values, "complaint_id": evidence.complaint_id}
+        )
+    else:
+        row, _created = ImageHash.objects.update_or_create(media=media, defaults=values)
+    return row
+
+
+def _read(field_file) -> bytes:
+    with field_file.open("rb") as handle:
+        return handle.read()
+
+
+def technician_photo_hashes(*, ticket: Ticket, now=None) -> tuple[forensics.HashRef, ...]:
+    """Return the job's before/after photos as HashRefs, hashing (once, stored) those not hashed yet; a photo the
+    checker cannot read is left out."""
+    refs = []
+    photos = Media.objects.filter(ticket=ticket, kind__in=TECHNICIAN_PHOTO_KINDS).select_related("image_hash")
+    for media in photos.order_by("uploaded_at", "pk"):
+        row = getattr(media, "image_hash", None)
+        if row is None:
+            try:
+                hashes = forensics.perceptual_hashes(data=_read(media.file))
+            except (forensics.EvidenceRefused, OSError) as error:
+                logger.warning("job photo %s not hashed (%s)", media.pk, error)
+                continue
+            row = image_hash_store(hashes=hashes, media=media, now=now)
+        if not row.low_detail:
+            refs.append(forensics.HashRef(phash=row.phash, ref=str(media.pk), kind=TECHNICIAN_PHOTO_KINDS[media.kind]))
+    return tuple(refs)
+
+
+def _near_hash_ids(*, value: int) -> list[int]:
+    sql, params = forensics.near_hash_sql(
+        table=ImageHash._meta.db_table,
+        value=value,
+        radius=forensics.DUP_OTHER_COMPLAINT_MAX,
+        columns="id",
+        value_column="phash",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def other_complaint_photo_hashes(
+    *, hashes: forensics.ImageHashes, complaint: Complaint
+) -> tuple[forensics.HashRef, ...]:
+    """Return other complaints' evidence photos within DUP_OTHER_COMPLAINT_MAX bits of this photo or of its mirror,
+    found through the indexed hash chunks."""
+    if hashes.low_detail:
+        return ()
+    ids = set(_near_hash_ids(value=hashes.phash)) | set(_near_hash_ids(value=hashes.phash_mirror))
+    rows = (
+        ImageHash.objects.filter(pk__in=ids, evidence__isnull=False, low_detail=False)
+        .exclude(complaint=complaint)
+        .select_related("complaint")
+        .order_by("pk")
+    )
+    return tuple(
+        forensics.HashRef(
+            phash=row.phash,
+            ref=str(row.evidence_id),
+            complaint_number=row.complaint.number if row.complaint else "",
+            complaint_date=f"{row.complaint.filed_at.astimezone(forensics.SHANGHAI):%Y-%m-%d}" if row.complaint else "",
+        )
+        for row in rows
+    )
+
+
+def _other_devices(evidence: Evidence) -> tuple[str, ...]:
+    """The "Make Model" of the complaint's other photos, read once from each file and kept in its meta."""
+    devices = []
+    others = Evidence.objects.filter(complaint_id=evidence.complaint_id, kind=Evidence.Kind.PHOTO).exclude(
+        pk=evidence.pk
+    )
+    for other in others:
+        if "device" not in other.meta:
+            try:
+                device = forensics.file_device(data=_read(other.file))
+            except (forensics.EvidenceRefused, OSError):
+                device = ""
+            _evidence_meta_set(evidence_id=other.pk, device=device)
+            other.meta["device"] = device
+        if other.meta["device"]:
+            devices.append(str(other.meta["device"]))
+    return tuple(devices)
+
+
+@transaction.atomic
+def _evidence_meta_set(*, evidence_id: int, **values) -> None:
+    evidence = Evidence.objects.select_for_update().get(pk=evidence_id)
+    evidence.meta = {**evidence.meta, **values}
+    evidence.save(update_fields=["meta"])
+
+
+def _evidence_context(
+    evidence: Evidence, *, hashes: forensics.ImageHashes | None, now=None
+) -> forensics.EvidenceContext:
+    complaint = evidence.complaint
+    ticket = complaint.ticket
+    is_photo = hashes is not None
     return forensics.EvidenceContext(
         ticket_created_at=ticket.created_at,
         technician_arrived_at=ticket.on_site_at,
         ticket_completed_at=ticket.completed_at,
-        complaint_filed_at=evidence.complaint.filed_at,
+        complaint_filed_at=complaint.filed_at,
         address_lat=ticket.address.lat,
         address_lng=ticket.address.lng,
-        other_devices=tuple(device for device in (str(o.meta.get("device", "")) for o in others) if device),
+        other_devices=_other_devices(evidence) if is_photo else (),
+        technician_photos=technician_photo_hashes(ticket=ticket, now=now) if is_photo else (),
+        other_complaint_photos=other_complaint_photo_hashes(hashes=hashes, complaint=complaint) if is_photo else (),
     )
 
 
-def evidence_check_run(*, evidence_id: int) -> int:
-    """Run the forensic checks on one stored original and record its signals once per checker version; returns rows
+def evidence_display_copy_make(*, evidence: Evidence, data: bytes) -> bool:
+    """Store the stripped re-encoded copy (no EXIF/GPS/XMP) beside the original, once; returns False when it already
+    exists or another worker stored it first. Raises EvidenceRefused for a file that cannot be decoded."""
+    if evidence.display_file:
+        return False
+    copy = forensics.display_copy(data=data)
+    storage = Evidence._meta.get_field("display_file").storage
+    day = timezone.localdate()
+    name = storage.save(f"evidence/display/{day:%Y/%m}/{evidence.sha256[:16]}-{evidence.pk}.jpg", ContentFile(copy))
+    # A conditional update: another worker running the same task may have stored its copy first.
+    if Evidence.objects.filter(pk=evidence.pk, display_file="").update(display_file=name) != 1:
+        storage.delete(name)
+        return False
+    evidence.display_file.name = name
+    return True
+
+
+def evidence_check_run(*, evidence_id: int, now=None) -> int:
+    """Run the forensic checks on one stored original: store its perceptual hashes and display copy (photos), search
+    the job's own photos and other complaints' photos, and record its signals once per checker version; returns rows
     written (0 when this version already checked it). A file the checker refuses gets one metadata_unreadable row."""
-    evidence = Evidence.objects.select_related("complaint__ticket__address").filter(pk=evidence_id).first()
+    now = now or timezone.now()
+    evidence = (
+        Evidence.objects.select_related("complaint__ticket__address", "image_hash").filter(pk=evidence_id).first()
+    )
     if evidence is None:
         return 0
     version = forensics.CHECKER_VERSION
-    if EvidenceCheck.objects.filter(evidence=evidence, checker_version=version).exists():
+    is_photo = evidence.kind == Evidence.Kind.PHOTO
+    checked = EvidenceCheck.objects.filter(evidence=evidence, checker_version=version).exists()
+    hashed = not is_photo or (bool(evidence.display_file) and hasattr(evidence, "image_hash"))
+    if checked and hashed:
         return 0
-    with evidence.file.open("rb") as handle:
-        data = handle.read()
+    data = _read(evidence.file)
     try:
-        signals = [
-            signal.as_dict() for signal in forensics.evidence_signals(data=data, context=_evidence_context(evidence))
-        ]
+        hashes = None
+        if is_photo:
+            hashes = forensics.perceptual_hashes(data=data)
+            image_hash_store(hashes=hashes, evidence=evidence, now=now)
+            evidence_display_copy_make(evidence=evidence, data=data)
+        if checked:
+            return 0
+        context = _evidence_context(evidence, hashes=hashes, now=now)
+        signals = [signal.as_dict() for signal in forensics.evidence_signals(data=data, context=context, hashes=hashes)]
     except forensics.EvidenceRefused as error:
+        if checked:
+            return 0
         signals = [{"kind": "metadata_unreadable", "level": "info", "message": error.message, "params": error.extra}]
-    return evidence_checks_record(evidence_id=evidence.pk, signals=signals, checker_version=version)
+    return evidence_checks_record(evidence_id=evidence.pk, signals=signals, checker_version=version, now=now)
 
 
 ESCALATING_CLOCKS = frozenset({DeadlineKind.COMPLAINT_ACKNOWLEDGE, DeadlineKind.COMPLAINT_DECISION})

@@ -15,5 +15,6 @@ urlpatterns = [
     path("requests/<int:pk>/close", views.close_request, name="close-request"),
     re_path(r"^decisions/(?P<pk>\d+)/(?P<action>approve|send-back)$", views.approval, name="approval"),
     path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
+    path("evidence/<int:pk>/display", views.evidence_display, name="evidence-display"),
     path("tickets/<str:number>/file", views.file_for_ticket, name="file"),
 ]

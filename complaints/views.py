@@ -20,7 +20,13 @@ from complaints.forms import (
     ReinspectionForm,
 )
 from complaints.models import Complaint, Decision, Evidence, EvidenceRequest, Party
-from complaints.selectors import complaint_clocks, complaint_get_for_review, complaint_list_for_queue
+from complaints.selectors import (
+    complaint_clocks,
+    complaint_get_for_review,
+    complaint_list_for_queue,
+    evidence_derived_photos,
+    evidence_may_open,
+)
 from complaints.services import (
     complaint_acknowledge,
     complaint_decide,
@@ -36,6 +42,7 @@ from complaints.services import (
 )
 from config.exceptions import ApplicationError
 from dispatch.models import Ticket
+from dispatch.services import media_link_issue
 
 REVIEWERS = (Role.REVIEWER, Role.MANAGER)
 
@@ -53,9 +60,30 @@ def queue(request):
     return render(request, "complaints/queue.html", context)
 
 
+def _attach_derived_pairs(request, evidence: list[Evidence], ticket: Ticket) -> None:
+    """Give each evidence file the job photos its derived_from_tech_photo signals name, each with a personal,
+    logged link (files:open), so the workspace can show the two side by side."""
+    photos = evidence_derived_photos(evidence_items=evidence, ticket=ticket)
+    tokens = {}
+    for media in photos.values():
+        try:
+            tokens[media.pk] = media_link_issue(media=media, by=request.user)
+        except ApplicationError:
+            continue
+    for item in evidence:
+        item.derived_pairs = []
+        for check in item.checks.all():
+            media_id = str(check.params.get("media", "")) if check.kind == "derived_from_tech_photo" else ""
+            if media_id.isdigit() and int(media_id) in tokens:
+                item.derived_pairs.append(
+                    {"check": check, "media": photos[int(media_id)], "token": tokens[int(media_id)]}
+                )
+
+
 def _workspace_context(request, complaint: Complaint) -> dict:
     now = timezone.now()
     evidence = list(complaint.evidence.all())
+    _attach_derived_pairs(request, evidence, complaint.ticket)
     decisions = list(complaint.decisions.all())
     pending = next((d for d in decisions if d.approval == Decision.Approval.PENDING), None)
     return {
@@ -221,6 +249,20 @@ def evidence_file(request, pk: int):
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"
+    return response
+
+
+@require_GET
+@role_required(*REVIEWERS)
+def evidence_display(request, pk: int):
+    """Serve the stripped display copy of a photo (no EXIF/GPS, re-encoded from the pixels): what the workspace shows
+    by default, so it is not logged as opening the original."""
+    evidence = get_object_or_404(Evidence.objects.select_related("complaint__ticket__technician"), pk=pk)
+    if not evidence.display_file or not evidence_may_open(user=request.user, evidence=evidence):
+        raise Http404
+    response = FileResponse(evidence.display_file.open("rb"), content_type="image/jpeg")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
     return response
 
 
