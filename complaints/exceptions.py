@@ -141,3 +141,8 @@ class EvidenceNotAllowed(ApplicationError):
 class RemedyRequired(ApplicationError):
     def __init__(self) -> None:
         super().__init__(_("Choose the remedy for an upheld complaint."))
+
+
+class SignalNotInComplaint(ApplicationError):
+    def __init__(self) -> None:
+        super().__init__(_("A decision can only cite signals of this complaint's own evidence."))

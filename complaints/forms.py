@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from complaints.models import Complaint, Decision, Party, Remedy, Statement
+from complaints.models import Complaint, Decision, EvidenceCheck, Party, Remedy, Statement
 from dispatch.models import Technician
 
 MAX_FILES = 6
@@ -32,7 +32,7 @@ class _BootstrapForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
-            if isinstance(field.widget, forms.RadioSelect):
+            if isinstance(field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple):
                 continue
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs["class"] = css
@@ -107,6 +107,20 @@ class DecisionForm(_BootstrapForm):
     early_reason = forms.CharField(
         label=_("Why decide before the technician's statement window ends"), max_length=300, required=False
     )
+    signals = forms.ModelMultipleChoiceField(
+        label=_("Signals this decision relies on (the customer sees them)"),
+        queryset=EvidenceCheck.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, complaint=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if complaint is not None:
+            self.fields["signals"].queryset = EvidenceCheck.objects.filter(evidence__complaint=complaint).exclude(
+                kind="no_signals"
+            )
+        self.fields["signals"].label_from_instance = lambda check: check.message
 
 
 class EvidenceRequestForm(_BootstrapForm):

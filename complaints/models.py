@@ -383,6 +383,10 @@ class Decision(models.Model):
     )
     approved_at = models.DateTimeField(null=True, blank=True)
     approval_note = models.CharField(max_length=300, blank=True)
+    # Signals, not verdicts: a decision that relies on a signal names it, and the customer sees which.
+    signals_cited = models.ManyToManyField(
+        "EvidenceCheck", blank=True, related_name="cited_by", verbose_name=_("signals relied on")
+    )
 
     class Meta:
         ordering = ["decided_at", "pk"]

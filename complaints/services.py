@@ -35,6 +35,7 @@ from complaints.exceptions import (
     RemedyRequired,
     SameTechnician,
     SelfApproval,
+    SignalNotInComplaint,
     StatementAlreadyGiven,
     StatementTextRequired,
     StatementWindowOpen,
@@ -557,12 +558,14 @@ def complaint_decide(
     remedy: str = "",
     amount: Decimal | None = None,
     early_reason: str = "",
+    signals_cited=(),
     now=None,
 ) -> Decision:
-    """Record a person's decision with the reason the customer will read. Over the approval amount it waits for a
+    """Record a person's decision with the reason the customer will read and the evidence signals it relies on (of
+    this complaint's own evidence; the customer sees them with the reason). Over the approval amount it waits for a
     manager; otherwise the complaint is decided and its decision clock met. Raises NotADecider, ReasonRequired,
-    AmountRequired, InvalidAmount, StatementWindowOpen (the technician can still answer and no reason was recorded)
-    or TransitionNotAllowed."""
+    AmountRequired, InvalidAmount, StatementWindowOpen (the technician can still answer and no reason was recorded),
+    SignalNotInComplaint or TransitionNotAllowed."""
     now = now or timezone.now()
     if by is None or DECIDER_ROLES.isdisjoint(user_roles(by)):
         raise NotADecider()
@@ -583,6 +586,9 @@ def complaint_decide(
     window = statement_window_open(complaint=complaint, now=now)
     if window is not None and not early_reason:
         raise StatementWindowOpen(f"{timezone.localtime(window.due_at):%Y-%m-%d %H:%M}")
+    cited = list(signals_cited)
+    if any(check.evidence.complaint_id != complaint.pk for check in cited):
+        raise SignalNotInComplaint()
     needs_approval = amount is not None and amount > second_approval_amount()
     decision = Decision.objects.create(
         complaint=complaint,
@@ -596,6 +602,7 @@ def complaint_decide(
         decided_at=now,
         approval=Decision.Approval.PENDING if needs_approval else Decision.Approval.NOT_NEEDED,
     )
+    decision.signals_cited.set(cited)
     _event(
         complaint=complaint,
         kind=ComplaintEvent.Kind.DECISION,
@@ -608,6 +615,7 @@ def complaint_decide(
         amount=str(amount) if amount is not None else None,
         early_reason=decision.early_reason,
         needs_approval=needs_approval,
+        signals_cited=[check.pk for check in cited],
     )
     if needs_approval:
         _complaint_transition(complaint=complaint, to=S.PENDING_APPROVAL, by=by, now=now)

@@ -100,7 +100,7 @@ def _workspace_context(request, complaint: Complaint) -> dict:
         "statement_window": statement_window_open(complaint=complaint, now=now),
         "approval_amount": second_approval_amount(),
         "is_manager": Role.MANAGER in user_roles(request.user),
-        "decision_form": DecisionForm(),
+        "decision_form": DecisionForm(complaint=complaint),
         "request_form": EvidenceRequestForm(),
         "reinspection_form": ReinspectionForm(),
         "note_form": NoteForm(),
@@ -145,7 +145,7 @@ def acknowledge(request, pk: int):
 def decide(request, pk: int):
     """Record the decision; over the approval amount it waits for a manager."""
     complaint = get_object_or_404(Complaint, pk=pk)
-    form = DecisionForm(request.POST)
+    form = DecisionForm(request.POST, complaint=complaint)
 
     def call():
         if not form.is_valid():
@@ -159,6 +159,7 @@ def decide(request, pk: int):
             amount=data["amount"],
             reason=data["reason"],
             early_reason=data["early_reason"],
+            signals_cited=data["signals"],
         )
 
     return _done(request, pk, call)

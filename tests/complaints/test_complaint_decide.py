@@ -3,17 +3,22 @@ from decimal import Decimal
 
 import pytest
 
-from complaints.exceptions import NotADecider, NotAManager, SelfApproval, StatementWindowOpen
-from complaints.models import ComplaintEvent, Decision
+from complaints.exceptions import NotADecider, NotAManager, SelfApproval, SignalNotInComplaint, StatementWindowOpen
+from complaints.models import ComplaintEvent, Decision, EvidenceCheck
 from complaints.services import (
     complaint_acknowledge,
     complaint_decide,
+    complaint_file,
     decision_approve,
     decision_send_back,
     statement_submit,
 )
+from dispatch.services import ticket_create
+from regions.models import Division
 from sla.models import Deadline, DeadlineKind
 from sla.selectors import deadline_get
+from tests.complaints.conftest import photo
+from tests.dispatch.factories import job_through
 
 
 def _decide(complaint, *, by, now, amount=None, early_reason=""):
@@ -137,3 +142,78 @@ def test_sent_back_decision_returns_to_review(reviewing, reviewer, manager, t0):
     assert reviewing.status == "in_review"
     event = ComplaintEvent.objects.get(complaint=reviewing, kind=ComplaintEvent.Kind.APPROVAL)
     assert (event.actor, event.data["approval"]) == (manager, "sent_back")
+
+
+def _signal(complaint, kind="editing_software"):
+    evidence = complaint.evidence.first()
+    return EvidenceCheck.objects.create(
+        evidence=evidence,
+        kind=kind,
+        level="notice",
+        message="由美图秀秀保存。",
+        params={},
+        checker_version="t",
+        computed_at=evidence.uploaded_at,
+    )
+
+
+def test_a_decision_names_the_signals_it_relies_on_and_the_customer_sees_them(reviewing, reviewer, client, t0):
+    signal = _signal(reviewing)
+
+    decision = complaint_decide(
+        complaint=reviewing,
+        by=reviewer,
+        outcome=Decision.Outcome.REJECTED,
+        reason="照片经编辑软件保存，与师傅完工照片不符",
+        early_reason="客户已补充视频",
+        signals_cited=[signal],
+        now=t0.replace(hour=12),
+    )
+
+    assert list(decision.signals_cited.all()) == [signal]
+    event = ComplaintEvent.objects.get(complaint=reviewing, kind="decision")
+    assert event.data["signals_cited"] == [signal.pk]
+    client.post("/complaint/status/", {"number": reviewing.ticket.number, "phone": "13812345678"})
+    page = client.get(f"/complaint/tickets/{reviewing.ticket.pk}/").content.decode()
+    assert 'data-testid="decision-signals"' in page and "由美图秀秀保存。" in page
+
+
+@pytest.fixture
+def other_complaint(operator, zhao, evidence_root, t0):
+    """Another customer's complaint about 赵师傅's job, with a photo."""
+    ticket = ticket_create(
+        phone="13987654321",
+        division=Division.objects.get(code="141032100"),
+        address_detail="芝河镇新华街 3 号",
+        category="biometric",
+        by=operator,
+        now=t0,
+    )
+    job = job_through(ticket, technician=zhao, operator=operator, at=t0)
+    return complaint_file(
+        ticket=job,
+        channel="phone",
+        category="damage",
+        description="门锁划伤",
+        remedy_requested="compensation",
+        uploads=[photo()],
+        by=operator,
+        now=t0.replace(hour=11),
+    )
+
+
+def test_a_signal_of_another_complaint_cannot_be_cited(reviewing, reviewer, other_complaint, t0):
+    foreign = _signal(other_complaint)
+
+    with pytest.raises(SignalNotInComplaint):
+        complaint_decide(
+            complaint=reviewing,
+            by=reviewer,
+            outcome=Decision.Outcome.REJECTED,
+            reason="理由",
+            early_reason="急",
+            signals_cited=[foreign],
+            now=t0.replace(hour=12),
+        )
+
+    assert not Decision.objects.exists()
