@@ -58,9 +58,9 @@ from complaints.models import (
     Reinspection,
     Statement,
 )
-from complaints.selectors import evidence_may_open
+from complaints.selectors import REVIEW_ROLES, evidence_may_open
 from complaints.tasks import evidence_check_task
-from dispatch.models import Media, Technician, Ticket
+from dispatch.models import Media, MediaAccess, Technician, Ticket
 from dispatch.services import ticket_create, ticket_offer
 from sla.models import Deadline, DeadlineKind
 from sla.selectors import deadline_get
@@ -994,3 +994,26 @@ def complaint_clock_event(*, complaint_id: int, clock: str, event: str, outbox_i
         Complaint.objects.filter(pk=complaint.pk).update(is_escalated=True, escalated_at=at)
         _event(complaint=complaint, kind=ComplaintEvent.Kind.ESCALATED, at=at, clock=clock)
     return True
+
+
+def evidence_difference(*, evidence: Evidence, media: Media, by, now=None) -> bytes:
+    """Return the difference image (PNG) of a customer's photo and the job photo a `derived_from_tech_photo` signal
+    names, for a reviewer or manager; logs the view of the technician's photo. Raises EvidenceNotAllowed for anyone
+    else or for a pair no signal names."""
+    now = now or timezone.now()
+    if by is None or REVIEW_ROLES.isdisjoint(user_roles(by)):
+        raise EvidenceNotAllowed()
+    check = (
+        evidence.checks.filter(kind="derived_from_tech_photo", params__media=str(media.pk)).first()
+        if media.ticket_id == evidence.complaint.ticket_id
+        else None
+    )
+    if check is None:
+        raise EvidenceNotAllowed()
+    source = evidence.display_file or evidence.file
+    with source.open("rb") as customer, media.file.open("rb") as technician:
+        image = forensics.difference_image(
+            evidence=customer.read(), reference=technician.read(), mirrored=bool(check.params.get("mirrored"))
+        )
+    MediaAccess.objects.create(media=media, user=by, action=MediaAccess.Action.VIEW, at=now)
+    return image

@@ -16,5 +16,6 @@ urlpatterns = [
     re_path(r"^decisions/(?P<pk>\d+)/(?P<action>approve|send-back)$", views.approval, name="approval"),
     path("evidence/<int:pk>/", views.evidence_file, name="evidence-file"),
     path("evidence/<int:pk>/display", views.evidence_display, name="evidence-display"),
+    path("evidence/<int:pk>/difference/<int:media_id>", views.evidence_difference_view, name="evidence-difference"),
     path("tickets/<str:number>/file", views.file_for_ticket, name="file"),
 ]

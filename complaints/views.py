@@ -4,7 +4,7 @@ and the actions; plus the operator's "file a complaint" from the ticket page."""
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +33,7 @@ from complaints.services import (
     complaint_file,
     decision_approve,
     decision_send_back,
+    evidence_difference,
     evidence_open,
     evidence_request_close,
     evidence_request_create,
@@ -41,7 +42,7 @@ from complaints.services import (
     statement_window_open,
 )
 from config.exceptions import ApplicationError
-from dispatch.models import Ticket
+from dispatch.models import Media, Ticket
 from dispatch.services import media_link_issue
 
 REVIEWERS = (Role.REVIEWER, Role.MANAGER)
@@ -264,6 +265,22 @@ def evidence_display(request, pk: int):
     response = FileResponse(evidence.display_file.open("rb"), content_type="image/jpeg")
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
+
+
+@require_GET
+@role_required(Role.REVIEWER, Role.MANAGER)
+def evidence_difference_view(request, pk: int, media_id: int):
+    """Where the customer's photo differs from the technician's photo a near-duplicate signal names (PNG)."""
+    evidence = get_object_or_404(Evidence.objects.select_related("complaint"), pk=pk)
+    media = get_object_or_404(Media, pk=media_id)
+    try:
+        image = evidence_difference(evidence=evidence, media=media, by=request.user)
+    except ApplicationError:
+        raise Http404 from None
+    response = HttpResponse(image, content_type="image/png")
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
     return response
 
 

@@ -18,6 +18,7 @@ from django.db.models.functions import Extract
 from django.utils import timezone
 
 from accounts.roles import Role, user_roles
+from complaints.models import OPEN_STATUSES as COMPLAINT_OPEN_STATUSES
 from complaints.models import Complaint, Decision
 from dashboard.exceptions import RegionNotAllowed
 from dashboard.models import FACT_CURSOR, TICKET_CLOCKS, ManagerRegion, RollupCursor, TicketFact
@@ -457,6 +458,15 @@ def tick_alarm(*, now) -> dict:
         "is_stale": age is None or age > timedelta(seconds=limit),
         "limit": limit,
     }
+
+
+def complaints_escalated_count(*, scope) -> int:
+    """Return how many open complaints in the manager's region breached their acknowledge or decide clock: the
+    escalation a manager must act on (the reviewer queue lists them with ?escalated=1)."""
+    complaints = Complaint.objects.filter(is_escalated=True, status__in=COMPLAINT_OPEN_STATUSES)
+    if scope.provinces:
+        complaints = complaints.filter(ticket__division__ancestor_codes__overlap=list(scope.provinces))
+    return complaints.count()
 
 
 def deadline_is_visible(*, user, deadline: Deadline) -> bool:

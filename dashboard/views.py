@@ -24,6 +24,7 @@ from dashboard.selectors import (
     clock_summary,
     complaint_clock_summary,
     complaint_map_for_tickets,
+    complaints_escalated_count,
     deadline_is_visible,
     region_breadcrumbs,
     region_list_choices,
@@ -155,6 +156,7 @@ def home(request):
         "staffing": staffing,
         "staffing_top": max([max(r["on_duty"], r["needed"]) for r in staffing] + [1]),
         "alarm": tick_alarm(now=now),
+        "escalated_complaints": complaints_escalated_count(scope=scope),
         "rollup_ran_at": rollup_ran_at(),
     }
     return render(request, "dashboard/home.html", context)

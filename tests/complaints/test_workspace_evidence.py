@@ -1,10 +1,12 @@
 """The reviewer sees the stripped display copy by default, the original one (logged) click away, and an evidence photo
 derived from the technician's own photo side by side with it."""
 
+import io
 import uuid
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from PIL import Image
 
 from complaints.models import Complaint, EvidenceAccess
 from complaints.services import complaint_file, evidence_check_run
@@ -106,3 +108,27 @@ def test_derived_photo_is_shown_beside_the_technicians_photo(
     technician_photo = client.get(reverse("files:open", args=[pair["token"]]))
     assert technician_photo.status_code == 200  # a personal, permission-checked link
     assert MediaAccess.objects.filter(media=before, user=reviewer, action=MediaAccess.Action.VIEW).count() == 1
+    # and where the two differ: the edited corner stands out in the difference image
+    difference = client.get(reverse("complaints:evidence-difference", args=[evidence.pk, before.pk]))
+    assert (difference.status_code, difference["Content-Type"]) == (200, "image/png")
+    assert f'src="{reverse("complaints:evidence-difference", args=[evidence.pk, before.pk])}"' in html
+    assert MediaAccess.objects.filter(media=before, user=reviewer, action=MediaAccess.Action.VIEW).count() == 2
+    with Image.open(io.BytesIO(difference.content)) as image:
+        assert image.mode == "L" and image.getextrema()[1] > 0
+
+
+def test_only_pairs_a_signal_names_have_a_difference_image(client, reviewer, technician, complaint, done_job, wang):
+    unrelated, _created = media_upload(
+        ticket=done_job,
+        kind=Media.Kind.PHOTO_AFTER,
+        upload=SimpleUploadedFile("after.jpg", encode(picture(seed=9)), content_type="image/jpeg"),
+        client_id=uuid.uuid4(),
+        by=wang.user,
+    )
+    evidence = complaint.evidence.get()
+    url = reverse("complaints:evidence-difference", args=[evidence.pk, unrelated.pk])
+    client.force_login(reviewer)
+    assert client.get(url).status_code == 404  # no signal names this pair
+    client.force_login(technician)
+    assert client.get(url).status_code == 403
+    assert not MediaAccess.objects.filter(media=unrelated).exists()
