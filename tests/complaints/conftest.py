@@ -10,7 +10,6 @@ from PIL import Image
 
 from complaints.models import Complaint, Evidence
 from complaints.services import complaint_file
-from dispatch.models import Media
 from dispatch.services import ticket_create
 from regions.models import Division, ServiceArea
 from tests.dispatch.factories import TechnicianFactory, job_through, skill
@@ -41,18 +40,12 @@ def t0():
 
 
 @pytest.fixture
-def evidence_root(settings, tmp_path, monkeypatch):
-    """The private storage pointed at a temporary directory (the fields hold their storage object from import time):
-    evidence originals, their display copies and the job's own photos."""
-    root = tmp_path / "private"
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
-    }
+def evidence_root(private_root, monkeypatch):
+    """The private storage in a temporary directory (tests/conftest.py's private_root: the job's own photos) for the
+    evidence originals and their display copies too (the fields hold their storage object from import time)."""
     for field in (Evidence._meta.get_field("file"), Evidence._meta.get_field("display_file")):
         monkeypatch.setattr(field, "storage", storages["private"])
-    monkeypatch.setattr(Media._meta.get_field("file"), "storage", storages["private"])
-    return root
+    return private_root
 
 
 @pytest.fixture
