@@ -13,7 +13,10 @@ catalogue and fixtures/service_areas.txt, then seeds with bulk SQL (INSERT … S
     30 % first inspection free, 12 % insured;
   * their ticket clocks in sla_deadline (response, arrival, resolution for every ticket not cancelled: 3 per ticket),
     the complaints with their acknowledge / decision clocks, and the dashboard_ticketfact row of every ticket, exactly
-    as dashboard.services.ticket_fact_sync would have written it.
+    as dashboard.services.ticket_fact_sync would have written it;
+  * the rollups the pages read, by the job's own code: dashboard.services.rollup_rebuild (region × day, region × hour
+    and technician × day rows, re-derived from the facts) and staffing_rebuild (technicians on duty
+    per hour slot and region, from the duty periods).
 Then renders the main views through Django's test Client signed in as a national manager, REPEATS times each after
 one warm-up, and prints p50/p95 ms, the number of queries, and the slowest queries of each view (EXPLAIN ANALYZE).
 Target (issue 7): p95 <= 300 ms per page at 1,000,000 tickets.
@@ -65,7 +68,8 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.services import role_sync  # noqa: E402
 from complaints.models import Complaint  # noqa: E402
-from dashboard.services import HOURLY_WEIGHTS  # noqa: E402
+from dashboard.models import ROLLUP_CURSOR, RegionDayRollup, RollupCursor  # noqa: E402
+from dashboard.services import HOURLY_WEIGHTS, rollup_rebuild, staffing_rebuild  # noqa: E402
 from dispatch.models import Ticket  # noqa: E402
 from regions.models import Division, ServiceArea  # noqa: E402
 from regions.services import catalogue_load, service_area_load  # noqa: E402
@@ -315,7 +319,23 @@ def seed(tickets: int) -> None:
         for table in ("dispatch_ticket", "dispatch_customer"):
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")  # noqa: S608
     _sql("vacuum analyze", "VACUUM ANALYZE")
+    fill_rollups(now)
+    _sql("vacuum analyze", "VACUUM ANALYZE")
     print(f"seeded in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def fill_rollups(now) -> None:
+    """Derive the rollups from the seeded facts and duty periods with the rollup job's own functions."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT day FROM dashboard_ticketfact ORDER BY day")
+        days = [row[0] for row in cursor.fetchall()]
+    started = time.perf_counter()
+    written = rollup_rebuild(days=days)
+    RollupCursor.objects.update_or_create(name=ROLLUP_CURSOR, defaults={"ran_at": now})
+    print(f"  {'rollups (region, hour, tech)':<28} {written:>10,} rows {time.perf_counter() - started:7.1f} s")
+    started = time.perf_counter()
+    written = staffing_rebuild(now=now)
+    print(f"  {'rollup (staffing)':<28} {written:>10,} rows {time.perf_counter() - started:7.1f} s", flush=True)
 
 
 def _pages() -> list[tuple[str, str]]:
@@ -380,6 +400,9 @@ def bench_pages(repeats: int) -> list[dict]:
 def main() -> None:
     if ARGS.keep:
         call_command("migrate", verbosity=0)
+        if not RegionDayRollup.objects.exists():  # seeded before the rollups existed
+            fill_rollups(timezone.now())
+            _sql("vacuum analyze", "VACUUM ANALYZE")
     else:
         seed(ARGS.tickets)
     with connection.cursor() as cursor:

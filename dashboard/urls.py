@@ -1,5 +1,6 @@
 from django.urls import path
 
+from audit import views as audit_views
 from dashboard import views
 
 app_name = "dashboard"
@@ -10,4 +11,5 @@ urlpatterns = [
     path("breaches/", views.breaches, name="breaches"),
     path("breaches/<int:deadline_id>/review", views.breach_review, name="breach-review"),
     path("technicians/<int:pk>/", views.technician, name="technician"),
+    path("access-log/", audit_views.access_log, name="access-log"),
 ]

@@ -2,9 +2,15 @@ from datetime import date
 
 import pytest
 
-from dashboard.selectors import breakdown, clock_summary, ticket_list_for_figure
+from dashboard.selectors import (
+    ROLLUP_FIGURES,
+    breakdown,
+    clock_summary,
+    ticket_count_for_figure,
+    ticket_list_for_figure,
+)
 from regions.models import Division
-from tests.dashboard.builders import MINUTE, local, new_ticket, sync, week, work
+from tests.dashboard.builders import MINUTE, cancel, local, new_ticket, sync, week, work
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +80,23 @@ def test_by_technician_and_the_drill_down_list_the_same_tickets(operator, wang, 
     assert (rows["赵师傅"]["tickets"], rows["赵师傅"]["share_met"]) == (2, 100.0)
     assert [fact.ticket.number for fact in behind] == [late.number]
     assert ticket_list_for_figure(scope=week(), figure="all", technician_id=zhao.pk).count() == 2
+
+
+def test_the_rollup_counts_the_same_tickets_the_drill_down_lists(operator, wang, zhao, yonghe, yuyao):
+    # given: in time, late, cancelled and still waiting, on two days in two provinces
+    t0 = local(24, 9)
+    work(new_ticket(division=yonghe, at=t0), technician=wang, operator=operator, accepted=t0, responded=t0)
+    late = new_ticket(division=yuyao, at=local(25, 23, 50))
+    work(late, technician=zhao, operator=operator, accepted=late.created_at, responded=late.created_at + 45 * MINUTE)
+    cancel(new_ticket(division=yonghe, at=t0), by=operator, at=t0 + 5 * MINUTE)
+    new_ticket(division=yuyao, at=t0)
+    sync()
+    scopes = [week(), week(region=Division.objects.get(code="330000")), week(provinces=("140000",))]
+    for scope in scopes:
+        for figure in ROLLUP_FIGURES:
+            for day in (None, date(2026, 11, 25)):
+                # then
+                listed = ticket_list_for_figure(scope=scope, figure=figure, day=day).count()
+                assert ticket_count_for_figure(scope=scope, figure=figure, day=day) == listed, (scope, figure, day)
+    assert ticket_count_for_figure(scope=week(), figure="response_breached") == 1
+    assert ticket_count_for_figure(scope=week(), figure="all", hour=9) is None

@@ -1,7 +1,8 @@
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 
-from dashboard.models import TicketFact
+from dashboard.models import RegionDayRollup, RollupLevel, StaffingHour, TicketFact
 from dispatch.models import Ticket
 from regions.models import ServiceArea
 
@@ -17,3 +18,7 @@ def test_creates_history_in_the_served_areas_and_fills_the_rollup(db):
     assert set(TicketFact.objects.values_list("county_code", flat=True)) == {"141032"}
     states = set(TicketFact.objects.values_list("response_state", flat=True))
     assert {"met", "breached"} <= states
+    # the rollups the pages read are filled too: every ticket counted once nationwide, and the shifts on duty
+    national = RegionDayRollup.objects.filter(level=RollupLevel.NATIONAL)
+    assert national.aggregate(n=Sum("tickets"))["n"] == Ticket.objects.count()
+    assert StaffingHour.objects.filter(region_code="141032").exists()

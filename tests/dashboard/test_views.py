@@ -136,3 +136,50 @@ def test_the_technician_page_compares_with_peers(client, manager, wang, late_in_
         50.0,
     )
     assert (report["peers"], report["peer_median_jobs"]) == (1, 2)
+
+
+def test_the_drill_down_counts_at_most_its_cap(client, manager, operator, wang, yonghe, monkeypatch):
+    # given: three late answers, and a cap of two (10,000 in production)
+    monkeypatch.setattr("dashboard.views.CappedPaginator.cap", 2)
+    t0 = local(24, 9)
+    for _ in range(3):
+        work(
+            new_ticket(division=yonghe, at=t0),
+            technician=wang,
+            operator=operator,
+            accepted=t0,
+            responded=t0 + 40 * MINUTE,
+        )
+    sync()
+    client.force_login(manager)
+    # when: narrowed to an hour, a count the rollup does not hold
+    response = client.get(reverse("dashboard:tickets"), {**PERIOD, "figure": "response_breached", "hour": 9})
+    whole = client.get(reverse("dashboard:tickets"), {**PERIOD, "figure": "response_breached"})
+    # then: "more than 2", and the pages stop at the cap; the whole period's count comes exact from the rollup
+    assert 'data-testid="drill-count-capped"' in response.content.decode()
+    assert len(response.context["page"]) == 2
+    assert (whole.context["page"].paginator.count, len(whole.context["page"])) == (3, 3)
+
+
+def test_the_breach_review_lists_breaches_a_page_at_a_time(client, manager, operator, wang, yonghe, monkeypatch):
+    monkeypatch.setattr("dashboard.views.BREACHES_PER_PAGE", 1)
+    t0 = local(24, 9)
+    late = [
+        work(
+            new_ticket(division=yonghe, at=t0 + minutes * MINUTE),
+            technician=wang,
+            operator=operator,
+            accepted=t0,
+            responded=t0 + 50 * MINUTE,
+        )
+        for minutes in (0, 5)
+    ]
+    sync()
+    client.force_login(manager)
+
+    first = client.get(reverse("dashboard:breaches"), PERIOD)
+    second = client.get(reverse("dashboard:breaches"), {**PERIOD, "page": 2})
+
+    assert [row.ticket.number for row in first.context["rows"]] == [late[1].number]
+    assert [row.ticket.number for row in second.context["rows"]] == [late[0].number]
+    assert 'data-testid="breach-pages"' in first.content.decode()
