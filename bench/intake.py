@@ -21,7 +21,6 @@ Targets (issue): >= 150 tickets/s, intake p95 <= 100 ms, tickets/s ÷ trivial re
 Knobs: BENCH_INTAKE_WORKERS (gunicorn workers), BENCH_INTAKE_SECONDS (per endpoint and round).
 """
 
-import contextlib
 import http.client
 import itertools
 import json
@@ -29,27 +28,22 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import psutil
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from devtools.embedded import redis_server, scratch_database  # noqa: E402
+from devtools.embedded import scratch_database  # noqa: E402
 
 WORK_DIR = Path(tempfile.mkdtemp(prefix="bench_intake_"))
 REDIS_SOCKET = WORK_DIR / "redis.sock"
@@ -59,11 +53,9 @@ os.environ["DATABASE_URL"] = scratch_database(os.environ["DATABASE_URL"], "bench
 os.environ["REDIS_URL"] = f"unix://{REDIS_SOCKET}"
 
 import django  # noqa: E402
-import redis  # noqa: E402
 
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.contrib.auth.models import Group  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -71,6 +63,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.services import role_sync  # noqa: E402
+from bench.harness import Phase, Servers, run_phase  # noqa: E402
 from dispatch.models import Ticket  # noqa: E402
 from dispatch.services import ticket_create  # noqa: E402
 from regions.models import Division, ServiceArea  # noqa: E402
@@ -103,29 +96,6 @@ class Operator:
     @property
     def cookie(self) -> str:
         return f"sessionid={self.sessionid}; csrftoken={self.csrftoken}"
-
-
-@dataclass
-class Phase:
-    name: str
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    numbers: list[str] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, p: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _post_ticket(conn: http.client.HTTPConnection, operator: Operator) -> str:
@@ -181,140 +151,6 @@ def _sign_in(port: int, operators: list[Operator]) -> None:
         operator.form_token = FORM_TOKEN.search(html).group(1)
 
 
-def _cpu_seconds(processes: dict[str, list[psutil.Process]]) -> dict[str, float]:
-    totals = {}
-    for name, group in processes.items():
-        total = 0.0
-        for process in group:
-            try:
-                times = process.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        totals[name] = total
-    machine = psutil.cpu_times()
-    totals["machine"] = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
-    return totals
-
-
-class Servers:
-    """redis-server and gunicorn as subprocesses, each in its own process group, logging into WORK_DIR."""
-
-    # As the Procfile's `web`: sync workers, the access log on stdout (here into gunicorn.log).
-    gunicorn_options = ("--workers", str(WORKERS), "--worker-class", "sync", "--access-logfile", "-")
-
-    def __init__(self):
-        self.port = _free_port()
-        self.processes: dict[str, subprocess.Popen] = {}
-
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
-        log = open(WORK_DIR / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps its own descriptor
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-        return self.processes[name]
-
-    def start(self) -> None:
-        self.processes["redis"] = redis_server(socket_path=REDIS_SOCKET, directory=WORK_DIR)
-        # os.environ carries DATABASE_URL (the scratch database), REDIS_URL (ours) and the keys the launcher set.
-        server = self._spawn(
-            "gunicorn",
-            [sys.executable, "-m", "gunicorn", "config.wsgi", f"--bind=127.0.0.1:{self.port}", *self.gunicorn_options],
-        )
-        for _ in range(300):
-            if server.poll() is not None:
-                raise SystemExit(f"gunicorn exited with {server.returncode}; see {WORK_DIR / 'gunicorn.log'}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise SystemExit(f"gunicorn did not start listening; see {WORK_DIR / 'gunicorn.log'}")
-
-    def broker(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(REDIS_SOCKET), db=settings.REDIS_DB_BASE, socket_timeout=5)
-
-    def accounted(self) -> dict[str, list[psutil.Process]]:
-        """The processes whose CPU is reported: this client, gunicorn's workers, Redis, the scratch database's
-        backends (listed anew each time: CONN_MAX_AGE replaces a worker's connection every 60 s)."""
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
-            backends = [row[0] for row in cursor.fetchall()]
-        postgres = []
-        for pid in backends:
-            try:
-                postgres.append(psutil.Process(pid))
-            except psutil.NoSuchProcess:
-                continue
-        return {
-            "client": [psutil.Process()],
-            "gunicorn": psutil.Process(self.processes["gunicorn"].pid).children(),
-            "postgres": postgres,
-            "redis": [psutil.Process(self.processes["redis"].pid)],
-        }
-
-    def stop(self) -> None:
-        """Stop gunicorn, then Redis (TERM, then KILL after 15 s); safe to call twice."""
-        for name in ("gunicorn", "redis"):
-            process = self.processes.pop(name, None)
-            if process is None:
-                continue
-            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(15)
-            # Workers that outlived their master are still in its process group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def _run_phase(name: str, request, operators: list[Operator], seconds: float, servers: Servers) -> Phase:
-    """Run `request` in a closed loop from one thread per operator for `seconds`; collect latencies and errors."""
-    phase = Phase(name)
-    barrier = threading.Barrier(len(operators) + 1)
-    results: list[tuple[list[float], list[str], list[str]]] = []
-    deadline = [0.0]
-
-    def client(operator: Operator) -> None:
-        latencies, errors, numbers = [], [], []
-        results.append((latencies, errors, numbers))
-        # The connection object reopens by itself when gunicorn's sync worker closes it after each response.
-        conn = http.client.HTTPConnection("127.0.0.1", servers.port, timeout=30)
-        barrier.wait()
-        while time.perf_counter() < deadline[0]:
-            started = time.perf_counter()
-            try:
-                number = request(conn, operator)
-            except (AssertionError, OSError, http.client.HTTPException) as error:
-                errors.append(str(error))
-                conn.close()
-                continue
-            latencies.append(time.perf_counter() - started)
-            if number:
-                numbers.append(number)
-        conn.close()
-
-    threads = [threading.Thread(target=client, args=(operator,)) for operator in operators]
-    for thread in threads:
-        thread.start()
-    before = _cpu_seconds(servers.accounted())
-    started = time.perf_counter()
-    deadline[0] = started + seconds
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    phase.seconds = time.perf_counter() - started
-    after = _cpu_seconds(servers.accounted())
-    # A backend that connected during the phase counts from its start, one that left is missing: a small error.
-    phase.cpu = {key: (after[key] - before[key]) / phase.seconds for key in after}
-    for latencies, errors, numbers in results:
-        phase.latencies += latencies
-        phase.errors += errors
-        phase.numbers += numbers
-    return phase
-
-
 def _setup() -> list[Operator]:
     call_command("migrate", verbosity=0)
     catalogue_load()
@@ -347,13 +183,13 @@ def bench_http(operators: list[Operator], servers: Servers) -> HttpResult:
     _sign_in(servers.port, operators)
     # Twice each: every worker imports its code paths, opens its connections and fills its caches.
     warmup = [
-        _run_phase(name, request, operators, WARMUP_SECONDS, servers)
+        run_phase(name, request, operators, WARMUP_SECONDS, servers)
         for name, request in (("trivial", _get_trivial), ("intake", _post_ticket)) * 2
     ]
     intake, trivial = [], []
     for round_number in range(1, ROUNDS + 1):
-        trivial.append(_run_phase("trivial", _get_trivial, operators, ROUND_SECONDS, servers))
-        intake.append(_run_phase("intake", _post_ticket, operators, ROUND_SECONDS, servers))
+        trivial.append(run_phase("trivial", _get_trivial, operators, ROUND_SECONDS, servers))
+        intake.append(run_phase("intake", _post_ticket, operators, ROUND_SECONDS, servers))
         print(
             f"round {round_number}: {intake[-1].rate:.0f} tickets/s, p95 {intake[-1].percentile(95):.0f} ms; "
             f"trivial {trivial[-1].rate:.0f}/s, p95 {trivial[-1].percentile(95):.0f} ms",
@@ -509,7 +345,7 @@ def main() -> None:
         f"{quote(connection.settings_dict['NAME'])}; gunicorn {WORKERS} sync workers; {CLIENTS} client threads",
         flush=True,
     )
-    servers = Servers()
+    servers = Servers(work_dir=WORK_DIR, redis_socket=REDIS_SOCKET, workers=WORKERS)
     try:
         servers.start()
         http = bench_http(operators, servers)
