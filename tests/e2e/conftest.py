@@ -1,31 +1,20 @@
 """Real-browser tests: Debian chromium driven by Playwright against the live server (shared/notes/browser-tests.md)."""
 
 import os
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from django.conf import settings
+from playwright.sync_api import expect
+
+# The Celery processes of the Procfile against the live server's database (tests/integration/conftest.py).
+from tests.integration.conftest import fleet, redis_url  # noqa: F401
 
 # Playwright's sync API runs an event loop in this thread; the test body still talks to the database synchronously.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-]
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"  # shown in README.md's "Screenshots"
+# The `browser` fixture (Debian's chromium) is in tests/conftest.py: one per session for every browser test.
 
 
 @pytest.fixture
@@ -53,3 +42,14 @@ def log_in(page, username: str, password: str = "pw-for-tests") -> None:
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_label("密码").press("Enter")
+
+
+def switch_to_english(page) -> None:
+    """Choose English in the header's language switch, as a user does, and wait for the page to come back in it."""
+    page.locator("#language").select_option("en")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def fits_a_phone(page) -> None:
+    """No horizontal scrolling on a 360 px wide screen."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360, page.url

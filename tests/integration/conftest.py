@@ -1,10 +1,13 @@
-"""Real processes for the integration tests: a private Redis server and the Procfile's Celery processes."""
+"""Real processes for the integration tests: a private Redis server and the Procfile's processes (Celery, gunicorn)."""
 
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,11 +18,12 @@ from django.db import connection
 from devtools.embedded import redis_server
 from tests.integration import chaos_app
 
-CELERY_PROCESSES = ("beat", "tick", "worker")
+CELERY_PROCESSES = ("beat", "hooks", "tick", "worker")
 
 
 def procfile_commands() -> dict[str, str]:
-    """Return the Procfile's Celery commands, pointed at the chaos app (the project's app plus test handlers)."""
+    """Return the Procfile's commands: the Celery ones pointed at the chaos app (the project's app plus test
+    handlers), the web one (gunicorn with gunicorn.conf.py) as it is."""
     lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
     entries = dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
     commands = {}
@@ -27,7 +31,15 @@ def procfile_commands() -> dict[str, str]:
         command = entries[name].strip()
         assert " -A config " in command, f"Procfile {name!r} no longer runs `celery -A config`: {command}"
         commands[name] = command.replace(" -A config ", f" -A {chaos_app.__name__} ")
+    commands["web"] = entries["web"].strip()
+    assert commands["web"].startswith("gunicorn config.wsgi "), f"Procfile web is not gunicorn: {commands['web']}"
     return commands
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -63,19 +75,40 @@ class Fleet:
         self.running: dict[str, subprocess.Popen] = {}
         self.logs: list[Path] = []
 
-    def start(self, name: str) -> None:
-        assert name not in self.running, f"{name} is already running"
-        log = self.log_dir / f"{name}-{len(self.logs)}.log"
+    def start(self, name: str, *, as_name: str = "", env: dict[str, str] | None = None) -> None:
+        """Start the Procfile process `name`; `as_name` runs a second copy (worker-2) under its own key."""
+        key = as_name or name
+        assert key not in self.running, f"{key} is already running"
+        log = self.log_dir / f"{key}-{len(self.logs)}.log"
         self.logs.append(log)
+        # A second worker on this machine needs its own node name, or the two would be taken for one.
+        command = self.commands[name].replace(f"--hostname={name}@", f"--hostname={key}@")
         with log.open("wb") as output:
-            self.running[name] = subprocess.Popen(
-                ["/bin/sh", "-c", f"exec {self.commands[name]}"],
+            self.running[key] = subprocess.Popen(
+                ["/bin/sh", "-c", f"exec {command}"],
                 cwd=settings.BASE_DIR,
-                env=self.env,
+                env={**self.env, **(env or {})},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def start_web(self, as_name: str = "web") -> str:
+        """Start the Procfile's gunicorn (two workers) on a free loopback port; return its URL once it answers."""
+        port = free_port()
+        self.start("web", as_name=as_name, env={"WEB_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"})
+        url = f"http://127.0.0.1:{port}"
+        give_up = time.monotonic() + 60
+        while True:
+            assert self.running[as_name].poll() is None, f"{as_name} exited"
+            try:
+                with urllib.request.urlopen(f"{url}/login/", timeout=5) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return url
+            except OSError:
+                pass
+            assert time.monotonic() < give_up, f"{as_name} did not answer on {url}"
+            time.sleep(0.3)
 
     def kill(self, name: str) -> None:
         """SIGKILL the process and its pool: no warm shutdown, no acks, no connections closed politely."""
@@ -104,7 +137,8 @@ class Fleet:
 
 @pytest.fixture
 def fleet(transactional_db, redis_url, tmp_path):
-    """Beat and the two workers of the Procfile against the test database and the private Redis; all stopped after.
+    """The Procfile's processes (beat, the workers, gunicorn; several copies if asked) against the test database and
+    the private Redis; all stopped after.
 
     Requests `transactional_db` so the processes are stopped before pytest-django empties the tables.
     """
