@@ -14,6 +14,8 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from accounts.roles import Role, user_roles
+from audit.models import AccessLog
+from audit.services import access_log_record
 from complaints import forensics
 from complaints.exceptions import (
     AmountRequired,
@@ -65,6 +67,7 @@ from dispatch.services import ticket_create, ticket_offer
 from sla.models import Deadline, DeadlineKind
 from sla.selectors import deadline_get
 from sla.services import deadline_meet, deadline_open, deadline_pause, deadline_resume, deadlines_open_new
+from webhooks.services import webhook_complaint_event_record
 
 logger = logging.getLogger(__name__)
 S = ComplaintStatus
@@ -98,7 +101,7 @@ def _video_limit() -> int:
 def _event(
     *, complaint: Complaint, kind: str, at, by=None, party: str = "", reason: str = "", **data
 ) -> ComplaintEvent:
-    return ComplaintEvent.objects.create(
+    event = ComplaintEvent.objects.create(
         complaint=complaint,
         kind=kind,
         at=at,
@@ -109,6 +112,8 @@ def _event(
         new_status=data.pop("new_status", ""),
         data=data,
     )
+    webhook_complaint_event_record(event=event)  # outbound webhooks' outbox, in this transaction (docs/webhooks.md)
+    return event
 
 
 def _complaint_transition(*, complaint: Complaint, to: str, by, now, reason: str = "", **fields) -> Complaint:
@@ -133,7 +138,11 @@ def _complaint_transition(*, complaint: Complaint, to: str, by, now, reason: str
 
 
 def _lock(complaint: Complaint) -> Complaint:
-    return Complaint.objects.select_for_update(of=("self",)).select_related("ticket__technician").get(pk=complaint.pk)
+    return (
+        Complaint.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("ticket__technician")
+        .get(pk=complaint.pk)
+    )
 
 
 def _meet(*, complaint: Complaint, kind: str, now) -> None:
@@ -629,7 +638,7 @@ def complaint_decide(
 
 def _lock_pending_decision(decision: Decision) -> tuple[Complaint, Decision]:
     complaint = _lock(decision.complaint)
-    decision = Decision.objects.select_for_update().get(pk=decision.pk)
+    decision = Decision.objects.select_for_update(no_key=True).get(pk=decision.pk)
     if decision.approval != Decision.Approval.PENDING or complaint.status != S.PENDING_APPROVAL:
         raise TransitionNotAllowed(complaint.status, S.DECIDED)
     return complaint, decision
@@ -755,6 +764,10 @@ def evidence_open(*, evidence: Evidence, by, download: bool = False, now=None) -
         evidence=evidence.pk,
         download=download,
     )
+    access_log_record(
+        kind=AccessLog.Kind.EVIDENCE_DOWNLOAD if download else AccessLog.Kind.EVIDENCE_VIEW,
+        by=by, ticket=evidence.complaint.ticket, detail=f"{evidence.complaint.number} #{evidence.pk}", now=now,
+    )  # fmt: skip
     return evidence
 
 
@@ -763,7 +776,7 @@ def evidence_checks_record(*, evidence_id: int, signals: list[dict], checker_ver
     """Store one EvidenceCheck row per signal for this checker version, once (a re-run of the same version adds
     nothing; a new version adds rows beside the old ones). Returns rows written."""
     now = now or timezone.now()
-    evidence = Evidence.objects.select_for_update().filter(pk=evidence_id).first()
+    evidence = Evidence.objects.select_for_update(no_key=True).filter(pk=evidence_id).first()
     if evidence is None or EvidenceCheck.objects.filter(evidence=evidence, checker_version=checker_version).exists():
         return 0
     rows = [
@@ -891,7 +904,7 @@ def _other_devices(evidence: Evidence) -> tuple[str, ...]:
 
 @transaction.atomic
 def _evidence_meta_set(*, evidence_id: int, **values) -> None:
-    evidence = Evidence.objects.select_for_update().get(pk=evidence_id)
+    evidence = Evidence.objects.select_for_update(no_key=True).get(pk=evidence_id)
     evidence.meta = {**evidence.meta, **values}
     evidence.save(update_fields=["meta"])
 
@@ -973,7 +986,7 @@ def complaint_clock_event(*, complaint_id: int, clock: str, event: str, outbox_i
     """Record a complaint clock's warning or breach on its timeline, once per outbox row; a breached acknowledge or
     decision clock escalates the complaint to the managers (a flag the queue shows). Never decides anything.
     Returns False when already recorded (a redelivery) or the complaint is gone."""
-    complaint = Complaint.objects.select_for_update().filter(pk=complaint_id).first()
+    complaint = Complaint.objects.select_for_update(no_key=True).filter(pk=complaint_id).first()
     if (
         complaint is None
         or ComplaintEvent.objects.filter(

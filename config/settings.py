@@ -5,6 +5,7 @@ DATABASE_URL, REDIS_URL and DJANGO_SECRET_KEY for the embedded PostgreSQL and Re
 """
 
 import os
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -81,6 +82,12 @@ INSTALLED_APPS = [
     "dispatch",
     "complaints",
     "dashboard",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
+    "telephony",
+    "webhooks",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +145,11 @@ CACHES = {
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    # Staff accounts open customer data: longer than Django's 8 (security block below; docs/security.md).
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("DJANGO_PASSWORD_MIN_LENGTH", 10)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -177,7 +188,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Production (devtools/production.py) sets whitenoise.storage.CompressedManifestStaticFilesStorage: hashed names,
+    # cached forever by browsers; it needs collectstatic first, so development and tests keep the plain storage.
+    "staticfiles": {
+        "BACKEND": os.environ.get("DJANGO_STATICFILES_BACKEND", "django.contrib.staticfiles.storage.StaticFilesStorage")
+    },
     # Photos and repair recordings: never under STATIC/MEDIA URLs, only through dispatch's signed, logged links.
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -190,6 +205,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # The API v1's schema (api/schema.py adds the error responses to every operation); docs/api.md.
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
+}
+# Requests per key (integration keys) and per signed-in user on /api/v1/, e.g. "600/min"; counted in the Redis cache.
+API_KEY_RATE = env_str("API_KEY_RATE", "600/min")
+API_USER_RATE = env_str("API_USER_RATE", "300/min")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lock-repair dispatch center API",
+    "DESCRIPTION": "Tickets, customers, regions, technicians, complaints and telephony (CTI). See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "PREPROCESSING_HOOKS": ["api.schema.only_v1_endpoints"],
+    "ENUM_NAME_OVERRIDES": {
+        "TicketChannelEnum": "dispatch.models.Ticket.Channel",
+        "TicketCategoryEnum": "dispatch.models.Ticket.Category",
+        "ComplaintChannelEnum": "complaints.models.Complaint.Channel",
+        "ComplaintCategoryEnum": "complaints.models.Complaint.Category",
+    },
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs UI is served from our own static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL, REDIS_DB_BASE)
@@ -210,6 +248,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ROUTES = {
     "sla.tasks.sla_tick_task": {"queue": "sla_tick"},
     "sla.tasks.outbox_deliver_task": {"queue": "sla_deliver"},
+    # Subscribers' servers can be slow or down (5 s timeout each): their own worker, so they never hold up an offer.
+    "webhooks.tasks.delivery_attempt_task": {"queue": "webhooks"},
+    "webhooks.tasks.delivery_send_due_task": {"queue": "webhooks"},
 }
 # Customer notifications queued more than this long ago and still unsent are queued again by a periodic relay.
 NOTIFICATION_RELAY_SECONDS = env_int("NOTIFICATION_RELAY_SECONDS", 120)
@@ -219,6 +260,8 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # Dispatch: offers per ticket before it is flagged for an operator; how old a technician's position may be and still
 # count for distance; the on-site inspection fee a new customer does not pay (yuan).
 DISPATCH_MAX_OFFERS = env_int("DISPATCH_MAX_OFFERS", 3)
+# Every open board polls its table every 5 s: one rendering per filter is shared for this long (0: none).
+BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 2)
 DISPATCH_POSITION_FRESH_MINUTES = env_int("DISPATCH_POSITION_FRESH_MINUTES", 30)
 DISPATCH_SWEEP_SECONDS = env_int("DISPATCH_SWEEP_SECONDS", 30)
 DISPATCH_BATCH_SECONDS = env_int("DISPATCH_BATCH_SECONDS", 10)  # regions in batched mode
@@ -272,9 +315,90 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# Outbound webhooks (docs/webhooks.md): first attempt queued after commit, retries with exponential backoff and jitter
+# (base·2^(n-1), capped) sent by a beat relay, which also sends first attempts whose task was lost.
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 15)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
+WEBHOOK_RELAY_SECONDS = env_int("WEBHOOK_RELAY_SECONDS", 10)
+CELERY_BEAT_SCHEDULE["webhook-relay"] = {
+    "task": "webhooks.tasks.delivery_send_due_task",
+    "schedule": float(WEBHOOK_RELAY_SECONDS),
+    "options": {"expires": max(WEBHOOK_RELAY_SECONDS - 1, 1)},
+}
+# Privacy numbers (AXB) between technician and customer for the life of a job (privacy/backends.py).
+PRIVACY_NUMBER_BACKEND = os.environ.get("PRIVACY_NUMBER_BACKEND", "privacy.backends.ConsoleBackend")
+PRIVACY_NUMBER_POOL = env_list("PRIVACY_NUMBER_POOL", "+8617100000000-+8617100000019")
+PRIVACY_BINDING_HOURS = env_int("PRIVACY_BINDING_HOURS", 72)
+
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_AGE = env_int("DJANGO_SESSION_AGE", 12 * 3600)  # one night shift
+
+# ---- Security: sign-in lockout, sessions, headers, CSP (docs/security.md) ----------------------------------------
+INSTALLED_APPS += ["axes", "csp", "audit"]
+# axes last, as its docs ask, so it answers for every view that signs someone in; the session limits need the user.
+MIDDLEWARE += [
+    "csp.middleware.CSPMiddleware",
+    "audit.middleware.PermissionsPolicyMiddleware",
+    "audit.middleware.SessionLimitMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = ["audit.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+# Failed sign-ins are counted per username *and* address: a guesser cannot lock a whole call center out by trying
+# every name from one PC, and a user is locked only at the PC where someone guessed. Rows in the database, so an
+# administrator unlocks from the admin (Access attempts → delete) or with `manage.py axes_reset_username`.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "audit.views.lockout"
+AXES_CLIENT_IP_CALLABLE = "audit.network.client_ip"
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+# Reverse proxies in front of the app that append to X-Forwarded-For (nginx: 1); 0 trusts only REMOTE_ADDR.
+SECURITY_PROXY_COUNT = env_int("DJANGO_PROXY_COUNT", 0)
+
+# Shared call-center PCs: signed out after this long without a click (0: never), and when the browser closes.
+# SESSION_COOKIE_AGE above stays the hard limit from sign-in (audit.middleware.SessionLimitMiddleware).
+SESSION_IDLE_SECONDS = env_int("DJANGO_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("DJANGO_SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+
+# HTTPS: development, tests and a loopback run are plain http (the defaults); production behind TLS sets these
+# (.env.example lists the production values, and `manage.py check --deploy` passes with them).
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", False)
+# The TLS-terminating proxy sets X-Forwarded-Proto; trusted only when the app is reachable through it alone.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Ticket numbers are in our paths: send no Referer to other sites (the map app the technician navigates with).
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+PERMISSIONS_POLICY_PATHS = {"/tech/": "camera=(self), microphone=(self), geolocation=(self), payment=(), usb=()"}
+# No inline scripts anywhere: page code lives in static/js/. Styles keep 'unsafe-inline' for a handful of style=""
+# attributes and Bootstrap's positioning (styles cannot run code). data:/blob: for Bootstrap's SVG icons and the
+# technician's photo previews and recordings before upload.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # LOG_FORMAT=json in production: one JSON object per line (time, level, logger, message, process), for the log
 # collector; plain text for people at a terminal.

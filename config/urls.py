@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/regions/", include("regions.api.urls")),
+    path("api/v1/", include("api.urls")),
     path("request/", include("dispatch.public_urls")),
     path("dispatch/", include("dispatch.urls")),
     path("tech/", include("dispatch.technician_urls")),

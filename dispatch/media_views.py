@@ -24,7 +24,7 @@ from dispatch.exceptions import (
 )
 from dispatch.media import request_size_limit
 from dispatch.models import Media, MediaAccess, Ticket
-from dispatch.selectors import media_list_for_ticket
+from dispatch.selectors import media_list_for_ticket, ticket_province_limit, tickets_in_provinces
 from dispatch.services import media_link_issue, media_open, media_upload
 
 STATUS_FOR = {NotYourJob: 403, MediaNotAllowed: 403, MediaLinkExpired: 403, MediaLinkInvalid: 404, MediaTooLarge: 413}
@@ -126,7 +126,8 @@ def open_file(request, token: str):
 @role_required(*GALLERY_ROLES)
 def gallery(request, number: str):
     """The ticket page's photos and recordings, each with a fresh expiring link (issuing one is logged)."""
-    ticket = get_object_or_404(Ticket, number=number)
+    limit = ticket_province_limit(user=request.user)
+    ticket = get_object_or_404(tickets_in_provinces(Ticket.objects.all(), provinces=limit), number=number)
     now = timezone.now()
     items = [
         {"media": media, "token": media_link_issue(media=media, by=request.user, now=now)}

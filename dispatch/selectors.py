@@ -9,6 +9,7 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role, user_roles
+from dashboard.models import ManagerRegion
 from dispatch import crypto
 from dispatch.models import (
     OPEN_STATUSES,
@@ -51,19 +52,46 @@ def customer_card(*, phone: str):
     return customer, open_tickets, past, not has_completed and not free_used
 
 
-def ticket_get_for_page(*, number: str) -> Ticket | None:
-    """Return a ticket with what its page shows, in a few queries."""
+def ticket_province_limit(*, user) -> tuple[str, ...]:
+    """Return the provinces whose tickets this user may see on the staff screens and through the API: a regional
+    manager (a manager linked to provinces in the admin, and not also an operator or administrator) sees only
+    theirs. Empty: no limit."""
+    roles = user_roles(user)
+    if Role.MANAGER not in roles or Role.OPERATOR in roles or Role.ADMIN in roles:
+        return ()
+    return tuple(ManagerRegion.objects.filter(user=user).order_by("province_id").values_list("province_id", flat=True))
+
+
+def tickets_in_provinces(tickets, *, provinces: tuple[str, ...]):
+    """Keep the tickets inside these provinces (all of them when `provinces` is empty)."""
+    if not provinces:
+        return tickets
+    return tickets.filter(Q(division_id__in=provinces) | Q(division__ancestor_codes__overlap=list(provinces)))
+
+
+def ticket_get_for_page(*, number: str, provinces: tuple[str, ...] = ()) -> Ticket | None:
+    """Return a ticket with what its page shows, in a few queries; None outside `provinces` (when given)."""
+    tickets = Ticket.objects.select_related("customer", "address", "division", "created_by", "technician")
     return (
-        Ticket.objects.select_related("customer", "address", "division", "created_by", "technician")
+        tickets_in_provinces(tickets, provinces=provinces)
         .prefetch_related("events__actor")
         .filter(number=number)
         .first()
     )
 
 
-def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency: str = "", soon: bool = False):
-    """Return open tickets for the live board, oldest first, each annotated with its response clock's state and due
-    time; `soon` keeps only those breached or due within 10 minutes."""
+def ticket_list_for_board(
+    *,
+    now,
+    status: str = "",
+    province: str = "",
+    urgency: str = "",
+    soon: bool = False,
+    provinces: tuple[str, ...] = (),
+):
+    """Return open tickets for the live board, oldest first, each annotated with its response clock's state, due time
+    and when the tick warned about it; `soon` keeps only those breached or due within 10 minutes; `provinces` is a
+    regional manager's limit (ticket_province_limit)."""
     clocks = Deadline.objects.filter(
         subject_type=ContentType.objects.get_for_model(Ticket), subject_id=OuterRef("pk"), kind="response"
     ).order_by("-cycle")
@@ -74,9 +102,11 @@ def ticket_list_for_board(*, now, status: str = "", province: str = "", urgency:
             response_state=Subquery(clocks.values("state")[:1]),
             response_due=Subquery(clocks.values("due_at")[:1]),
             response_remaining=Subquery(clocks.values("remaining")[:1]),
+            response_warned=Subquery(clocks.values("warned_at")[:1]),
         )
         .order_by("created_at")
     )
+    tickets = tickets_in_provinces(tickets, provinces=provinces)
     if status:
         tickets = tickets.filter(status=status)
     if province:

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from audit.models import AccessLog
+from audit.services import access_log_record
 from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import (
@@ -73,6 +75,7 @@ from dispatch.selectors import (
     technician_loads,
 )
 from dispatch.tasks import notification_send_task, ticket_dispatch_task
+from privacy.services import binding_follow_ticket
 from regions.models import Division, ServiceArea
 from regions.selectors import division_list_nearest_served, is_served
 from sla.models import DeadlineKind
@@ -86,6 +89,8 @@ from sla.services import (
     deadlines_open_new,
     policy_match,
 )
+from telephony.services import call_ticket_link
+from webhooks.services import webhook_ticket_event_record
 
 logger = logging.getLogger(__name__)
 S = TicketStatus
@@ -152,7 +157,7 @@ def _next_number(*, now) -> str:
 
 
 def _event(*, ticket: Ticket, kind: str, at, by=None, reason: str = "", **data) -> TicketEvent:
-    return TicketEvent.objects.create(
+    event = TicketEvent.objects.create(
         ticket=ticket,
         kind=kind,
         at=at,
@@ -162,6 +167,8 @@ def _event(*, ticket: Ticket, kind: str, at, by=None, reason: str = "", **data) 
         new_status=data.pop("new_status", ""),
         data=data,
     )
+    webhook_ticket_event_record(event=event)  # outbound webhooks' outbox, in this transaction (docs/webhooks.md)
+    return event
 
 
 @transaction.atomic
@@ -183,8 +190,10 @@ def ticket_create(
     notes: str = "",
     allow_outside_area: bool = False,
     allow_duplicate: bool = False,
+    call_id: int | None = None,
 ) -> Ticket:
     """Create a ticket and start its response and resolution clocks; waives the first inspection for a new customer.
+    With `call_id` (the screen pop's incoming call) the call is linked to the ticket, unless it already has one.
 
     Raises InvalidPhone, OutsideServiceArea (unless allowed), DuplicateOpenTicket (an open ticket for the same phone
     and address, unless allowed) or ApplicationError for a missing address or a bad appointment window.
@@ -205,7 +214,7 @@ def ticket_create(
         waived = True
     else:
         # One ticket creation per customer at a time: the free-inspection and duplicate checks must see each other.
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         open_tickets = customer.tickets.filter(status__in=OPEN_STATUSES).select_related("address")
         if not allow_duplicate:
             for open_ticket in open_tickets:
@@ -246,7 +255,6 @@ def ticket_create(
         fee_waiver_reason="；".join(reasons),
         insurance_policy=policy,
     )
-    _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
     deadlines_open_new(
         subject=ticket,
         kinds=[DeadlineKind.RESPONSE, DeadlineKind.RESOLUTION],
@@ -256,7 +264,11 @@ def ticket_create(
     )
     ticket.number = _next_number(now=now)
     Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+    # Recorded once the number is issued: the event (and its webhook) carries the real number.
+    _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
     notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now, is_new_ticket=True)
+    if call_id is not None:
+        call_ticket_link(call_id=call_id, ticket=ticket)
     # 安排师傅: offered to a technician once the ticket is committed (the sweep catches it if the broker is down).
     transaction.on_commit(partial(_enqueue_dispatch, ticket.pk))
     return ticket
@@ -282,6 +294,7 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
         raise TicketChanged(ticket.number)
     _event(ticket=ticket, kind=TicketEvent.Kind.STATUS, at=now, by=by, reason=reason, old_status=old, new_status=to)
     ticket.refresh_from_db()
+    binding_follow_ticket(ticket=ticket, old_status=old, new_status=to)  # privacy number, bound/released after commit
     clocks = deadline_list_open(subject=ticket)
     if to == S.ACCEPTED and not any(clock.kind == DeadlineKind.ARRIVAL for clock in clocks):
         # Arrival: by the appointment if one was booked (and is still ahead), else the policy's target (90 min).
@@ -328,7 +341,7 @@ def ticket_cancel(*, ticket: Ticket, by, reason: str, now=None) -> Ticket:
     """Cancel an open ticket with a reason and stop its clocks; raises ReasonRequired or TransitionNotAllowed."""
     if not (reason or "").strip():
         raise ReasonRequired()
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     return _ticket_transition(ticket=ticket, to=S.CANCELLED, by=by, now=now or timezone.now(), reason=reason.strip())
 
 
@@ -337,7 +350,7 @@ def ticket_wait_customer(*, ticket: Ticket, by, reason: str, now=None) -> Ticket
     """Put the ticket on hold for the customer (not home, asked to rebook): its clocks pause; raises ReasonRequired."""
     if not (reason or "").strip():
         raise ReasonRequired()
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     return _ticket_transition(
         ticket=ticket,
         to=S.WAITING_CUSTOMER,
@@ -351,7 +364,7 @@ def ticket_wait_customer(*, ticket: Ticket, by, reason: str, now=None) -> Ticket
 @transaction.atomic
 def ticket_resume(*, ticket: Ticket, by, now=None) -> Ticket:
     """Take the ticket off hold, back to the status it had; its clocks resume with the time they had left."""
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     if ticket.status != S.WAITING_CUSTOMER:
         raise TransitionNotAllowed(ticket.status, ticket.status)
     return _ticket_transition(
@@ -364,14 +377,16 @@ def customer_phone_reveal(*, ticket: Ticket, by, reason: str, now=None) -> str:
     """Return the customer's full phone number and log who saw it, when and why; raises ReasonRequired."""
     if not (reason or "").strip():
         raise ReasonRequired()
+    now = now or timezone.now()
     _event(
         ticket=ticket,
         kind=TicketEvent.Kind.PII_REVEAL,
-        at=now or timezone.now(),
+        at=now,
         by=by,
         reason=reason.strip(),
         field="phone",
     )
+    access_log_record(kind=AccessLog.Kind.PHONE_REVEAL, by=by, ticket=ticket, detail=reason.strip(), now=now)
     return ticket.customer.phone
 
 
@@ -396,7 +411,7 @@ def customer_keys_rotate(*, batch_size: int = 500) -> int:
 def insurance_policy_sell(*, ticket: Ticket, plan: InsurancePlan, by, now=None) -> InsurancePolicy:
     """Sell an after-sales plan on a completed job; raises InsuranceNotSellable (job not done, plan withdrawn, sold)."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
     if ticket.status not in {S.COMPLETED, S.CLOSED}:
         raise InsuranceNotSellable(_("Insurance can only be sold on a completed job."))
     if not plan.is_active:
@@ -526,7 +541,7 @@ def technician_demo_ensure(*, user, name: str = "王师傅（演示）") -> Tech
 def technician_duty_set(*, technician: Technician, is_on_duty: bool, now=None) -> Technician:
     """Go on or off duty from the phone; opens or closes the shift operators see. Going off duty keeps jobs in hand."""
     now = now or timezone.now()
-    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    technician = Technician.objects.select_for_update(no_key=True).get(pk=technician.pk)
     if technician.is_on_duty == is_on_duty:
         return technician
     technician.is_on_duty = is_on_duty
@@ -553,7 +568,7 @@ def technician_position_record(
         raise InvalidPosition() from None
     if not (-90 <= lat <= 90 and -180 <= lng <= 180) or math.isnan(lat) or math.isnan(lng):
         raise InvalidPosition()
-    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    technician = Technician.objects.select_for_update(no_key=True).get(pk=technician.pk)
     if technician.location_consent_at is None:
         if not consent:
             raise LocationConsentRequired()
@@ -569,7 +584,7 @@ def technician_position_record(
 def technician_location_consent_withdraw(*, technician: Technician) -> Technician:
     """Stop sharing the phone's position: the consent and the last position are erased; jobs are still offered, by
     coverage and load, without distance."""
-    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    technician = Technician.objects.select_for_update(no_key=True).get(pk=technician.pk)
     technician.location_consent_at = None
     technician.last_lat = technician.last_lng = technician.last_seen_at = None
     technician.save(update_fields=["location_consent_at", "last_lat", "last_lng", "last_seen_at"])
@@ -696,7 +711,9 @@ def ticket_dispatch_auto(*, ticket_id: int, now) -> list[Offer]:
     """Offer a new ticket to the best candidate(s); returns the offers made, none if the ticket has moved on, already
     has a live offer, was flagged for an operator (then the flag says why) or, in a batched-mode region, waits for
     the next batch with the other tickets waiting in its province."""
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").filter(pk=ticket_id).first()
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True).select_related("division", "address").filter(pk=ticket_id).first()
+    )
     if ticket is None or ticket.status != S.NEW:
         return []
     if dispatch_mode_for(division=ticket.division) == DispatchRule.Mode.BATCHED:
@@ -713,7 +730,7 @@ def ticket_redispatch(*, ticket: Ticket, by, now=None) -> list[Offer]:
     """Run auto-dispatch again for a ticket waiting for an operator (someone came on duty, the refusals were
     cleared up by phone); raises TransitionNotAllowed (not waiting) or NoCandidate, changing nothing."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).select_related("division", "address").get(pk=ticket.pk)
     if ticket.status != S.NEW:
         raise TransitionNotAllowed(ticket.status, S.OFFERED)
     offers = _dispatch_next(ticket=ticket, now=now, by=by)
@@ -756,7 +773,7 @@ def dispatch_batch(*, now, limit: int = 200) -> list[Offer]:
     # Tickets another worker is placing right now (an answer, a sweep) are skipped, not waited for.
     for ticket in (
         _waiting_for_dispatch(now=now)
-        .select_for_update(skip_locked=True, of=("self",))
+        .select_for_update(no_key=True, skip_locked=True, of=("self",))
         .select_related("division", "address")
         .order_by("created_at")[:limit]
     ):
@@ -815,8 +832,8 @@ def dispatch_batch(*, now, limit: int = 200) -> list[Offer]:
 
 def _lock_offer(offer: Offer) -> tuple[Ticket, Offer]:
     # Ticket first, then offer, then technician, everywhere: one order, so two answers never deadlock.
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=offer.ticket_id)
-    offer = Offer.objects.select_for_update().select_related("technician").get(pk=offer.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).select_related("division", "address").get(pk=offer.ticket_id)
+    offer = Offer.objects.select_for_update(no_key=True).select_related("technician").get(pk=offer.pk)
     offer.ticket = ticket
     return ticket, offer
 
@@ -824,14 +841,14 @@ def _lock_offer(offer: Offer) -> tuple[Ticket, Offer]:
 def _take_job(*, ticket: Ticket, technician: Technician, now, by, reason: str = "") -> Ticket:
     """Give the ticket to the technician if they have room (technician row locked, so two accepts are counted one
     after the other); raises TechnicianAtCapacity or TechnicianUnavailable."""
-    technician = Technician.objects.select_for_update().get(pk=technician.pk)
+    technician = Technician.objects.select_for_update(no_key=True).get(pk=technician.pk)
     if not technician.is_active:
         raise TechnicianUnavailable(technician.name)
     if technician_loads(technician_ids=[technician.pk]).get(technician.pk, 0) >= technician.capacity:
         raise TechnicianAtCapacity(technician.name, technician.capacity)
     technician.last_job_at = now
     technician.save(update_fields=["last_job_at"])
-    for other in ticket.offers.select_for_update().filter(outcome=OfferOutcome.PENDING):
+    for other in ticket.offers.select_for_update(no_key=True).filter(outcome=OfferOutcome.PENDING):
         _offer_close(offer=other, outcome=OfferOutcome.WITHDRAWN, now=now)
     return _ticket_transition(
         ticket=ticket,
@@ -903,7 +920,7 @@ def _after_offer_lost(*, ticket: Ticket, now) -> None:
 
 
 def _withdraw_pending(*, ticket: Ticket, now, by) -> None:
-    for offer in ticket.offers.select_for_update().filter(outcome=OfferOutcome.PENDING):
+    for offer in ticket.offers.select_for_update(no_key=True).filter(outcome=OfferOutcome.PENDING):
         _offer_close(offer=offer, outcome=OfferOutcome.WITHDRAWN, now=now, by=by)
 
 
@@ -912,7 +929,7 @@ def ticket_offer(*, ticket: Ticket, technician: Technician, by, now=None) -> Off
     """Offer the ticket to a technician an operator chose (from the ranking or anyone); live offers are withdrawn.
     Raises TransitionNotAllowed (already taken) or TechnicianUnavailable."""
     now = now or timezone.now()
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).select_related("division", "address").get(pk=ticket.pk)
     if ticket.status not in (S.NEW, S.OFFERED):
         raise TransitionNotAllowed(ticket.status, S.OFFERED)
     if not technician.is_active:
@@ -942,7 +959,7 @@ def ticket_assign(*, ticket: Ticket, technician: Technician, by, reason: str, no
     now = now or timezone.now()
     if not (reason or "").strip():
         raise ReasonRequired()
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).select_related("division", "address").get(pk=ticket.pk)
     if ticket.status not in (S.NEW, S.OFFERED):
         raise TransitionNotAllowed(ticket.status, S.ACCEPTED)
     _withdraw_pending(ticket=ticket, now=now, by=by)
@@ -979,10 +996,10 @@ def ticket_reassign(*, ticket: Ticket, by, reason: str, technician: Technician |
     now = now or timezone.now()
     if not (reason or "").strip():
         raise ReasonRequired()
-    ticket = Ticket.objects.select_for_update().select_related("division", "address").get(pk=ticket.pk)
+    ticket = Ticket.objects.select_for_update(no_key=True).select_related("division", "address").get(pk=ticket.pk)
     if S.NEW not in ALLOWED[ticket.status] or ticket.technician_id is None:
         raise TransitionNotAllowed(ticket.status, S.NEW)
-    for offer in ticket.offers.select_for_update().filter(outcome=OfferOutcome.ACCEPTED):
+    for offer in ticket.offers.select_for_update(no_key=True).filter(outcome=OfferOutcome.ACCEPTED):
         _offer_close(offer=offer, outcome=OfferOutcome.RELEASED, now=now, by=by, reason=reason.strip())
     ticket = _ticket_transition(ticket=ticket, to=S.NEW, by=by, now=now, reason=reason.strip(), technician=None)
     if technician is not None:
@@ -1000,7 +1017,11 @@ NEXT_STEP = {S.ACCEPTED: S.RESPONDED, S.RESPONDED: S.EN_ROUTE, S.EN_ROUTE: S.ON_
 
 
 def _lock_own_job(*, ticket: Ticket, by) -> Ticket:
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("technician", "address").get(pk=ticket.pk)
+    ticket = (
+        Ticket.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("technician", "address")
+        .get(pk=ticket.pk)
+    )
     if ticket.technician is None or ticket.technician.user_id != by.pk:
         raise NotYourJob()
     return ticket
@@ -1164,7 +1185,11 @@ def media_upload(
     created = False
     try:
         with transaction.atomic():
-            locked = Ticket.objects.select_for_update(of=("self",)).select_related("technician").get(pk=ticket.pk)
+            locked = (
+                Ticket.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("technician")
+                .get(pk=ticket.pk)
+            )
             _media_check_uploader(ticket=locked, by=by)  # the job may have moved on while the file was written
             try:
                 with transaction.atomic():
@@ -1225,4 +1250,8 @@ def media_open(*, token: str, by, action: str, now=None) -> Media:
     if not media_may_view(user=by, media=media):
         raise MediaNotAllowed()
     MediaAccess.objects.create(media=media, user=by, action=action, at=now)
+    access_log_record(
+        kind=AccessLog.Kind.MEDIA_VIEW if action == MediaAccess.Action.VIEW else AccessLog.Kind.MEDIA_DOWNLOAD,
+        by=by, ticket=media.ticket, detail=media.get_kind_display(), now=now,
+    )  # fmt: skip
     return media

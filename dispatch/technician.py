@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.roles import Role
 from accounts.views import role_required
+from audit.models import AccessLog
+from audit.services import access_log_record
 from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.forms import JobCompleteForm, OfferDeclineForm, PositionForm
@@ -225,6 +227,7 @@ def job(request, technician: Technician, number: str):
     """The job: who, what and where (full phone and address: the job is this technician's), the clocks, and the one
     next step."""
     ticket = _own_job(technician=technician, number=number)
+    access_log_record(kind=AccessLog.Kind.ADDRESS_VIEW, by=request.user, ticket=ticket)
     return render(request, "dispatch/technician/job.html", _job_context(ticket, technician))
 
 

@@ -1,12 +1,21 @@
+import hashlib
+import json
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Role
 from accounts.views import role_required
+from audit.models import AccessLog
+from audit.services import access_log_record
 from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone, OutsideServiceArea
@@ -24,6 +33,7 @@ from dispatch.selectors import (
     ticket_clocks,
     ticket_get_for_page,
     ticket_list_for_board,
+    ticket_province_limit,
 )
 from dispatch.services import (
     customer_phone_reveal,
@@ -65,7 +75,10 @@ def _card_context(phone: str) -> dict:
 @role_required(Role.OPERATOR)
 def console(request):
     """Incoming call: look the caller up by number (?phone= from the telephony system too) and create the ticket."""
-    phone = (request.POST.get("phone") if request.method == "POST" else request.GET.get("phone", "")).strip()
+    phone = (request.POST.get("phone", "") if request.method == "POST" else request.GET.get("phone", "")).strip()
+    # ?call= comes with the telephony screen pop (api: calls/incoming): the ticket created here is linked to that call.
+    call = (request.POST.get("call") if request.method == "POST" else request.GET.get("call")) or ""
+    call_id = int(call) if call.isascii() and call.isdigit() and len(call) < 19 else None
     form = TicketForm(request.POST or None, initial={"phone": phone})
     confirm = {}
     if request.method == "POST" and form.is_valid():
@@ -81,6 +94,7 @@ def console(request):
                 notes=data["notes"],
                 allow_outside_area=data["allow_outside_area"],
                 allow_duplicate=data["allow_duplicate"],
+                call_id=call_id,
                 by=request.user,
             )
         except OutsideServiceArea as error:
@@ -97,7 +111,14 @@ def console(request):
     chosen = None
     if form.is_bound and form.data.get("division"):
         chosen = Division.objects.filter(code=form.data["division"]).first()
-    context = {"form": form, "phone": phone, "confirm": confirm, "chosen": chosen, **_card_context(phone)}
+    context = {
+        "form": form,
+        "phone": phone,
+        "confirm": confirm,
+        "chosen": chosen,
+        "call_id": call_id,
+        **_card_context(phone),
+    }
     known = context.get("card", {}).get("customer")
     context["name_value"] = form.data.get("name") if form.is_bound else (known.name if known else "")
     return render(request, "dispatch/dispatcher/console.html", context, status=400 if form.errors else 200)
@@ -115,7 +136,7 @@ def division_options(request):
 
 @role_required(*STAFF)
 def ticket_page(request, number: str):
-    ticket = ticket_get_for_page(number=number)
+    ticket = ticket_get_for_page(number=number, provinces=ticket_province_limit(user=request.user))
     if ticket is None:
         return render(request, "dispatch/dispatcher/ticket_missing.html", {"number": number}, status=404)
     context = {
@@ -129,6 +150,8 @@ def ticket_page(request, number: str):
         "policies_sold": ticket.policies_sold.select_related("plan"),
         **_dispatch_context(ticket),
     }
+    # The page shows the full address: every look at it is in the managers' access log.
+    access_log_record(kind=AccessLog.Kind.ADDRESS_VIEW, by=request.user, ticket=ticket)
     return render(request, "dispatch/dispatcher/ticket.html", context)
 
 
@@ -218,7 +241,7 @@ def phone_reveal(request, number: str):
     return redirect("dispatch:ticket", number=number)
 
 
-def _board_context(request) -> dict:
+def _board_filters(request) -> dict:
     filters = {
         "status": request.GET.get("status", ""),
         "province": request.GET.get("province", ""),
@@ -229,8 +252,14 @@ def _board_context(request) -> dict:
         filters["status"] = ""
     if filters["urgency"] not in Ticket.Urgency.values:
         filters["urgency"] = ""
+    return filters
+
+
+def _board_context(request) -> dict:
+    filters = _board_filters(request)
     now = timezone.now()
-    tickets = list(ticket_list_for_board(now=now, **filters)[:200])
+    limit = ticket_province_limit(user=request.user)
+    tickets = list(ticket_list_for_board(now=now, provinces=limit, **filters)[:200])
     return {"tickets": tickets, "filters": filters, "now": now}
 
 
@@ -243,7 +272,10 @@ def _on_duty_context(request) -> dict:
 def board(request):
     """Live dispatch board: open tickets with their response countdown; the table refreshes itself every 5 s."""
     context = _board_context(request)
-    context["provinces"] = Division.objects.filter(level=Division.Level.PROVINCE).values_list("code", "name")
+    provinces = Division.objects.filter(level=Division.Level.PROVINCE)
+    if limit := ticket_province_limit(user=request.user):
+        provinces = provinces.filter(code__in=limit)
+    context["provinces"] = provinces.values_list("code", "name")
     context["statuses"] = [(value, label) for value, label in TicketStatus.choices]
     query = "?" + request.GET.urlencode() if request.GET else ""
     context["table_url"] = reverse("dispatch:board-table") + query
@@ -255,7 +287,18 @@ def board(request):
 @require_GET
 @role_required(*STAFF)
 def board_table(request):
-    return render(request, "dispatch/dispatcher/_board_table.html", _board_context(request))
+    """The board's table, polled every 5 s by every open board. One rendering is shared for BOARD_CACHE_SECONDS by
+    everyone asking for the same filters, in the same language, with the same province limit: 200 operators polling
+    cost one query and one rendering per interval, not 200 (docs/scaling.md)."""
+    seconds = settings.BOARD_CACHE_SECONDS
+    parts = [translation.get_language(), _board_filters(request), ticket_province_limit(user=request.user)]
+    key = "board-table:" + hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+    html = cache.get(key) if seconds else None
+    if html is None:
+        html = render_to_string("dispatch/dispatcher/_board_table.html", _board_context(request), request=request)
+        if seconds:
+            cache.set(key, html, seconds)
+    return HttpResponse(html)
 
 
 @require_GET

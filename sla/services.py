@@ -162,7 +162,7 @@ def deadlines_open_new(
 
 
 def _lock(deadline: Deadline) -> Deadline:
-    return Deadline.objects.select_for_update().get(pk=deadline.pk)
+    return Deadline.objects.select_for_update(no_key=True).get(pk=deadline.pk)
 
 
 def _emit(*, deadline: Deadline, event: str, now) -> None:

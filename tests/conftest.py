@@ -1,5 +1,6 @@
 import importlib
 import io
+import os
 from unittest import mock
 
 import pytest
@@ -158,3 +159,30 @@ def queued():
     """The SLA delivery task's apply_async, patched: records which outbox rows were handed to the broker."""
     with mock.patch("sla.services.outbox_deliver_task.apply_async") as apply_async:
         yield apply_async
+
+
+# Real-browser tests (tests/e2e, tests/security): Debian's chromium driven by Playwright, never a downloaded browser.
+# One per test session, defined here so that every directory shares it: a second sync_playwright() while the first
+# is alive fails ("Sync API inside the asyncio loop").
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test body still talks to the database.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

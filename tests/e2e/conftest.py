@@ -46,6 +46,7 @@ def log_in(page, username: str, password: str = "pw-for-tests") -> None:
 
 def switch_to_english(page) -> None:
     """Choose English in the header's language switch, as a user does, and wait for the page to come back in it."""
+    page.wait_for_load_state("load")  # app.js (end of <body>) submits the switch: it must be listening first
     page.locator("#language").select_option("en")
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
