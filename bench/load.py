@@ -7,7 +7,8 @@ What it does, on loopback only:
   * a scratch database `<name>_bench_load` beside the configured one, and its own redis-server (unix socket in a
     temporary directory), so no development worker sees the load's tasks;
   * `devtools/production.py` against them — bootstrap, collectstatic, then gunicorn with gunicorn.conf.py, the worker,
-    the tick worker and beat, exactly as README.md's "Production" section starts the app (DEBUG off, JSON logs);
+    the webhooks worker, the tick worker and beat, exactly as README.md's "Production" section starts the app
+    (DEBUG off, JSON logs);
   * 200 operator and 1,000 technician accounts (technicians on duty in 20 served counties, every skill, capacity 2),
     each signed in through a session row written here (1,200 password hashes through the login form would only
     measure PBKDF2);
@@ -311,6 +312,7 @@ def _label(process: psutil.Process) -> str:
     for marker, name in (
         ("gunicorn", "gunicorn"),
         ("--queues=sla_tick", "tick"),
+        ("--queues=webhooks", "hooks"),
         ("--queues=celery", "worker"),
         (" beat", "beat"),
     ):
