@@ -15,7 +15,7 @@ from accounts.roles import Role
 from accounts.services import role_sync
 from dispatch.models import Media
 from regions.catalogue import catalogue_reset
-from regions.models import Division
+from regions.models import Division, ServiceArea
 from regions.services import catalogue_load
 
 User = get_user_model()
@@ -159,6 +159,32 @@ def queued():
     """The SLA delivery task's apply_async, patched: records which outbox rows were handed to the broker."""
     with mock.patch("sla.services.outbox_deliver_task.apply_async") as apply_async:
         yield apply_async
+
+
+# A served county and a ticket in it, for the tests of every app that needs one (directories may override them).
+@pytest.fixture
+def yonghe(db) -> Division:
+    """山西省 临汾市 永和县, a served county."""
+    ServiceArea.objects.create(division_id="141032", source_entry="临汾市永和县", outcome="exact")
+    return Division.objects.get(code="141032")
+
+
+@pytest.fixture
+def zhihe(yonghe) -> Division:
+    """芝河镇, a town in the served county."""
+    return Division.objects.get(code="141032100")
+
+
+@pytest.fixture
+def ticket_input(zhihe):
+    return {
+        "phone": "13812345678",
+        "name": "张伟",
+        "division": zhihe,
+        "address_detail": "芝河镇建设路 12 号 3 单元 501",
+        "category": "biometric",
+        "lock_brand": "德施曼",
+    }
 
 
 # Real-browser tests (tests/e2e, tests/security): Debian's chromium driven by Playwright, never a downloaded browser.

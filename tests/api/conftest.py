@@ -5,7 +5,7 @@ from api.models import Scope
 from api.services import integration_key_create
 from dispatch.services import ticket_create
 from telephony.models import Call
-from tests.dispatch.conftest import t0, ticket_input, wang, yonghe, zhao, zhihe  # noqa: F401 - shared actors
+from tests.dispatch.conftest import t0, wang, zhao  # noqa: F401 - shared actors
 
 ALL_SCOPES = list(Scope.values)
 
@@ -40,7 +40,7 @@ def key_client(make_key):
 
 
 @pytest.fixture
-def ticket(ticket_input, operator):  # noqa: F811 - the shared fixture, imported above
+def ticket(ticket_input, operator):
     return ticket_create(**ticket_input, by=operator)
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 from complaints.models import Complaint, Evidence
 from complaints.services import complaint_file
 from dispatch.services import ticket_create
-from regions.models import Division, ServiceArea
+from regions.models import Division
 from tests.dispatch.factories import TechnicianFactory, job_through, skill
 
 
@@ -46,12 +46,6 @@ def evidence_root(private_root, monkeypatch):
     for field in (Evidence._meta.get_field("file"), Evidence._meta.get_field("display_file")):
         monkeypatch.setattr(field, "storage", storages["private"])
     return private_root
-
-
-@pytest.fixture
-def yonghe(db) -> Division:
-    ServiceArea.objects.create(division_id="141032", source_entry="临汾市永和县", outcome="exact")
-    return Division.objects.get(code="141032")
 
 
 @pytest.fixture

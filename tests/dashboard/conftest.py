@@ -9,13 +9,6 @@ from tests.dispatch.factories import TechnicianFactory, skill
 
 
 @pytest.fixture
-def yonghe(db) -> Division:
-    """山西省 临汾市 永和县, served."""
-    ServiceArea.objects.create(division_id="141032", source_entry="临汾市永和县", outcome="exact")
-    return Division.objects.get(code="141032")
-
-
-@pytest.fixture
 def xiaodian(db) -> Division:
     """山西省 太原市 小店区, served."""
     ServiceArea.objects.create(division_id="140105", source_entry="太原市小店区", outcome="exact")

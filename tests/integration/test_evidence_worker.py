@@ -9,7 +9,7 @@ from complaints.models import Evidence, EvidenceCheck
 from complaints.tasks import evidence_check_task
 from config.celery import app
 from config.settings import celery_broker_url
-from tests.complaints.conftest import complaint, done_job, evidence_root, t0, wang, yonghe  # noqa: F401 - fixtures
+from tests.complaints.conftest import complaint, done_job, evidence_root, t0, wang  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

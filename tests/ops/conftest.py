@@ -1,1 +1,1 @@
-from tests.dispatch.conftest import t0, ticket_input, yonghe, zhihe  # noqa: F401 - shared fixtures
+from tests.dispatch.conftest import t0  # noqa: F401 - shared fixture (yonghe, zhihe and ticket_input are global)

@@ -3,7 +3,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from regions.models import Division, ServiceArea
 from tests.dispatch.factories import TechnicianFactory, skill
 
 POOL = ["+8617100000000", "+8617100000001"]
@@ -21,23 +20,6 @@ def number_pool(settings):
 @pytest.fixture
 def t0():
     return datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-def zhihe(db) -> Division:
-    ServiceArea.objects.create(division_id="141032", source_entry="临汾市永和县", outcome="exact")
-    return Division.objects.get(code="141032100")
-
-
-@pytest.fixture
-def ticket_input(zhihe):
-    return {
-        "phone": "13812345678",
-        "name": "张伟",
-        "division": zhihe,
-        "address_detail": "芝河镇建设路 12 号 3 单元 501",
-        "category": "biometric",
-    }
 
 
 @pytest.fixture

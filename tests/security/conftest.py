@@ -42,8 +42,9 @@ def fresh_rate_limits():
     cache.clear()
 
 
-# 永和县 served, 王师傅 (the `technician` user) and 赵师傅 working there: the dispatch tests' own fixtures.
-yonghe, wang, zhao = dispatch_fixtures.yonghe, dispatch_fixtures.wang, dispatch_fixtures.zhao
+# 永和县 served (`yonghe`, tests/conftest.py), 王师傅 (the `technician` user) and 赵师傅 working there: the dispatch
+# tests' own fixtures.
+wang, zhao = dispatch_fixtures.wang, dispatch_fixtures.zhao
 
 
 @pytest.fixture

@@ -6,9 +6,6 @@ from tests.api.conftest import (  # noqa: F401 - the same actors and helpers
     make_key,
     t0,
     ticket,
-    ticket_input,
     wang,
-    yonghe,
     zhao,
-    zhihe,
 )

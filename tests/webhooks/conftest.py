@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from regions.models import Division, ServiceArea
 from tests.dispatch.factories import TechnicianFactory, skill
 from webhooks.models import EventType
 from webhooks.services import subscriber_create
@@ -74,24 +73,6 @@ def receiver_factory():
 @pytest.fixture
 def t0():
     return datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture
-def zhihe(db) -> Division:
-    """芝河镇 in 永和县, a served county."""
-    ServiceArea.objects.create(division_id="141032", source_entry="临汾市永和县", outcome="exact")
-    return Division.objects.get(code="141032100")
-
-
-@pytest.fixture
-def ticket_input(zhihe):
-    return {
-        "phone": "13812345678",
-        "name": "张伟",
-        "division": zhihe,
-        "address_detail": "芝河镇建设路 12 号 3 单元 501",
-        "category": "biometric",
-    }
 
 
 @pytest.fixture
