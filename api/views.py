@@ -284,14 +284,14 @@ class TransitionApi(ApiView):
     input_serializer = NoInput
     error_codes = ("409",)
 
-    def perform(self, *, ticket: Ticket, data: dict, by) -> None:
-        raise NotImplementedError
+    # The operation's service call, (ticket, data, by) -> None: set for each operation by for_service (TRANSITIONS).
+    service = None
 
     def post(self, request, number: str):
         ticket = _ticket_or_404(request, number)
         data = self.input_serializer(data=request.data)
         data.is_valid(raise_exception=True)
-        self.perform(ticket=ticket, data=data.validated_data, by=request.user)
+        self.service(ticket, data.validated_data, request.user)
         after = ticket_get_for_api(user=request.user, number=number)
         if after is None:  # a technician who declined no longer sees the ticket: answer it as it now is, once
             ticket.refresh_from_db()
@@ -299,7 +299,7 @@ class TransitionApi(ApiView):
         return Response(TicketDetailOutput(after).data)
 
     @classmethod
-    def for_service(cls, name: str, doc: str, input_serializer, perform, *, staff: bool):
+    def for_service(cls, name: str, doc: str, input_serializer, service, *, staff: bool):
         """Build the operation's view class (TicketCancelApi…): its input, permission, service call and schema."""
 
         def post(self, request, number: str):
@@ -318,7 +318,7 @@ class TransitionApi(ApiView):
                 "__doc__": doc,
                 "__module__": __name__,
                 "input_serializer": input_serializer,
-                "perform": lambda self, *, ticket, data, by: perform(ticket=ticket, data=data, by=by),
+                "service": staticmethod(service),
                 "permission_classes": [StaffOnly] if staff else [HasScope],
                 "post": post,
             },
@@ -420,8 +420,8 @@ TRANSITIONS = {
     ),
 }
 TRANSITION_VIEWS = {
-    name: TransitionApi.for_service(name, doc, input_serializer, perform, staff=staff)
-    for name, (doc, input_serializer, perform, staff) in TRANSITIONS.items()
+    name: TransitionApi.for_service(name, doc, input_serializer, service, staff=staff)
+    for name, (doc, input_serializer, service, staff) in TRANSITIONS.items()
 }
 
 

@@ -28,7 +28,6 @@ import signal
 import statistics
 import sys
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -56,8 +55,7 @@ from django.db import connection  # noqa: E402
 
 from accounts.services import role_sync  # noqa: E402
 from api.services import integration_key_create  # noqa: E402
-from bench.harness import Phase, Servers, run_phase  # noqa: E402
-from dispatch.models import Ticket  # noqa: E402
+from bench.harness import Phase, Rounds, Servers, run_rounds  # noqa: E402
 from regions.models import ServiceArea  # noqa: E402
 from regions.services import catalogue_load  # noqa: E402
 
@@ -119,49 +117,22 @@ def _setup() -> list[Line]:
     ]
 
 
-@dataclass
-class Result:
-    create: list[Phase]
-    trivial: list[Phase]
-    errors: list[str]
-    posted: int
-    tickets: int
-    queued: Counter
-
-
-def bench_http(lines: list[Line], servers: Servers) -> Result:
-    """Warm up, run the rounds, and check every 201 left exactly one ticket, one queued SMS and one dispatch task."""
-    warmup = [
-        run_phase(name, request, lines, WARMUP_SECONDS, servers)
-        for name, request in (("trivial", _trivial), ("create", _create)) * 2
-    ]
-    create, trivial = [], []
-    for round_number in range(1, ROUNDS + 1):
-        trivial.append(run_phase("trivial", _trivial, lines, ROUND_SECONDS, servers))
-        create.append(run_phase("create", _create, lines, ROUND_SECONDS, servers))
-        print(
-            f"round {round_number}: {create[-1].rate:.0f} tickets/s, p95 {create[-1].percentile(95):.0f} ms; "
-            f"trivial {trivial[-1].rate:.0f}/s, p95 {trivial[-1].percentile(95):.0f} ms",
-            flush=True,
-        )
-    phases = warmup + create + trivial
-    errors = [error for phase in phases for error in phase.errors]
-    if errors:
-        print(f"{len(errors)} errors, first: {errors[:3]}; logs in {WORK_DIR}", file=sys.stderr)
-    numbers = [number for phase in phases for number in phase.numbers]
-    assert len(set(numbers)) == len(numbers), "a ticket number was issued twice"
-    return Result(
-        create=create,
-        trivial=trivial,
-        errors=errors,
-        posted=len(numbers),
-        tickets=Ticket.objects.count(),
-        queued=Counter(json.loads(message)["headers"]["task"] for message in servers.broker().lrange("celery", 0, -1)),
+def bench_http(lines: list[Line], servers: Servers) -> Rounds:
+    """Run the rounds (bench/harness.py); every 201 must leave exactly one ticket, one queued SMS and one dispatch
+    task."""
+    return run_rounds(
+        write=_create,
+        trivial=_trivial,
+        clients=lines,
+        servers=servers,
+        rounds=ROUNDS,
+        round_seconds=ROUND_SECONDS,
+        warmup_seconds=WARMUP_SECONDS,
     )
 
 
-def _report(result: Result) -> None:
-    create, trivial = result.create, result.trivial
+def _report(result: Rounds) -> None:
+    create, trivial = result.writes, result.trivial
     median = statistics.median
 
     def latency(phases: list[Phase], p: int) -> str:

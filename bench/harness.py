@@ -6,6 +6,7 @@ Import it after django.setup(): Servers reads the database connection and settin
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from django.conf import settings
 from django.db import connection
 
 from devtools.embedded import redis_server
+from dispatch.models import Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -185,3 +188,50 @@ def run_phase(name: str, request, clients: list, seconds: float, servers: Server
         phase.errors += errors
         phase.numbers += numbers
     return phase
+
+
+@dataclass
+class Rounds:
+    """A write endpoint (tickets created) measured beside a trivial one, round after round, and what it left."""
+
+    writes: list[Phase]
+    trivial: list[Phase]
+    errors: list[str]
+    posted: int  # successful writes, each with its ticket number
+    tickets: int  # tickets in the database afterwards
+    queued: Counter  # messages waiting in the broker, by task name
+
+
+def run_rounds(
+    *, write, trivial, clients: list, servers: Servers, rounds: int, round_seconds: float, warmup_seconds: float
+) -> Rounds:
+    """Warm up (twice each: every worker imports its code paths, opens its connections and fills its caches), then
+    alternate the trivial and the write endpoint for `rounds` rounds, printing each; check no ticket number was
+    issued twice."""
+    warmup = [
+        run_phase(name, request, clients, warmup_seconds, servers)
+        for name, request in (("trivial", trivial), ("write", write)) * 2
+    ]
+    writes, trivials = [], []
+    for round_number in range(1, rounds + 1):
+        trivials.append(run_phase("trivial", trivial, clients, round_seconds, servers))
+        writes.append(run_phase("write", write, clients, round_seconds, servers))
+        print(
+            f"round {round_number}: {writes[-1].rate:.0f} tickets/s, p95 {writes[-1].percentile(95):.0f} ms; "
+            f"trivial {trivials[-1].rate:.0f}/s, p95 {trivials[-1].percentile(95):.0f} ms",
+            flush=True,
+        )
+    phases = warmup + writes + trivials
+    errors = [error for phase in phases for error in phase.errors]
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[:3]}; logs in {servers.work_dir}", file=sys.stderr)
+    numbers = [number for phase in phases for number in phase.numbers]
+    assert len(set(numbers)) == len(numbers), "a ticket number was issued twice"
+    return Rounds(
+        writes=writes,
+        trivial=trivials,
+        errors=errors,
+        posted=len(numbers),
+        tickets=Ticket.objects.count(),
+        queued=Counter(json.loads(message)["headers"]["task"] for message in servers.broker().lrange("celery", 0, -1)),
+    )

@@ -23,7 +23,6 @@ Knobs: BENCH_INTAKE_WORKERS (gunicorn workers), BENCH_INTAKE_SECONDS (per endpoi
 
 import http.client
 import itertools
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 from http.cookies import SimpleCookie
@@ -63,8 +61,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.services import role_sync  # noqa: E402
-from bench.harness import Phase, Servers, run_phase  # noqa: E402
-from dispatch.models import Ticket  # noqa: E402
+from bench.harness import Phase, Rounds, Servers, run_rounds  # noqa: E402
 from dispatch.services import ticket_create  # noqa: E402
 from regions.models import Division, ServiceArea  # noqa: E402
 from regions.services import catalogue_load  # noqa: E402
@@ -167,47 +164,18 @@ def _setup() -> list[Operator]:
     return operators
 
 
-@dataclass
-class HttpResult:
-    intake: list[Phase]
-    trivial: list[Phase]
-    errors: list[str]
-    posted: int
-    tickets: int
-    queued: Counter  # messages waiting in the broker, by task name
-
-
-def bench_http(operators: list[Operator], servers: Servers) -> HttpResult:
-    """Warm up, run the rounds, and check every successful POST left exactly one ticket, one queued SMS and one queued
-    dispatch task."""
+def bench_http(operators: list[Operator], servers: Servers) -> Rounds:
+    """Sign the operators in, run the rounds (bench/harness.py); every successful POST must leave exactly one ticket,
+    one queued SMS and one queued dispatch task."""
     _sign_in(servers.port, operators)
-    # Twice each: every worker imports its code paths, opens its connections and fills its caches.
-    warmup = [
-        run_phase(name, request, operators, WARMUP_SECONDS, servers)
-        for name, request in (("trivial", _get_trivial), ("intake", _post_ticket)) * 2
-    ]
-    intake, trivial = [], []
-    for round_number in range(1, ROUNDS + 1):
-        trivial.append(run_phase("trivial", _get_trivial, operators, ROUND_SECONDS, servers))
-        intake.append(run_phase("intake", _post_ticket, operators, ROUND_SECONDS, servers))
-        print(
-            f"round {round_number}: {intake[-1].rate:.0f} tickets/s, p95 {intake[-1].percentile(95):.0f} ms; "
-            f"trivial {trivial[-1].rate:.0f}/s, p95 {trivial[-1].percentile(95):.0f} ms",
-            flush=True,
-        )
-    phases = warmup + intake + trivial
-    errors = [error for phase in phases for error in phase.errors]
-    if errors:
-        print(f"{len(errors)} errors, first: {errors[:3]}; logs in {WORK_DIR}", file=sys.stderr)
-    numbers = [number for phase in phases for number in phase.numbers]
-    assert len(set(numbers)) == len(numbers), "a ticket number was issued twice"
-    return HttpResult(
-        intake=intake,
-        trivial=trivial,
-        errors=errors,
-        posted=len(numbers),
-        tickets=Ticket.objects.count(),
-        queued=Counter(json.loads(message)["headers"]["task"] for message in servers.broker().lrange("celery", 0, -1)),
+    return run_rounds(
+        write=_post_ticket,
+        trivial=_get_trivial,
+        clients=operators,
+        servers=servers,
+        rounds=ROUNDS,
+        round_seconds=ROUND_SECONDS,
+        warmup_seconds=WARMUP_SECONDS,
     )
 
 
@@ -266,8 +234,8 @@ def _median(values) -> float:
     return statistics.median(values)
 
 
-def _report(http: HttpResult, local: dict) -> None:
-    intake, trivial = http.intake, http.trivial
+def _report(http: Rounds, local: dict) -> None:
+    intake, trivial = http.writes, http.trivial
     rate = _median(p.rate for p in intake)
     ratio = _median(i.rate / t.rate for i, t in zip(intake, trivial, strict=True))
     p95 = _median(p.percentile(95) for p in intake)

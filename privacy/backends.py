@@ -17,6 +17,7 @@ Select the backend with PRIVACY_NUMBER_BACKEND (dotted path).
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -42,14 +43,12 @@ class Binding:
     provider_ref: str
 
 
-class PrivacyNumberBackend:
-    """What a provider's backend implements."""
+class PrivacyNumberBackend(Protocol):
+    """What a provider's backend implements (as dispatch.notify.NotificationBackend does for SMS)."""
 
-    def bind(self, *, technician_phone: str, customer_phone: str, expires_at) -> Binding:
-        raise NotImplementedError
+    def bind(self, *, technician_phone: str, customer_phone: str, expires_at) -> Binding: ...
 
-    def unbind(self, *, provider_ref: str) -> None:
-        raise NotImplementedError
+    def unbind(self, *, provider_ref: str) -> None: ...
 
 
 def pool_numbers(entries: list[str]) -> list[str]:
@@ -71,7 +70,7 @@ def _tail(phone: str) -> str:
     return f"…{phone[-4:]}"  # logs never hold a whole number
 
 
-class ConsoleBackend(PrivacyNumberBackend):
+class ConsoleBackend:
     """Development and tests: hands out the first number of PRIVACY_NUMBER_POOL not bound to an active job, and logs
     instead of calling a provider. The database's unique constraint settles two binds racing for one number."""
 
