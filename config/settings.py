@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dispatch.live.TechnicianLiveMiddleware",  # 204 to a technician's offers poll when nothing changed
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -262,6 +263,9 @@ METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 DISPATCH_MAX_OFFERS = env_int("DISPATCH_MAX_OFFERS", 3)
 # Every open board polls its table every 5 s: one rendering per filter is shared for this long (0: none).
 BOARD_CACHE_SECONDS = env_int("BOARD_CACHE_SECONDS", 2)
+# A technician's offers poll is answered 204 while its stamp is current; a stamp lives at most this long, so a change
+# made outside the services (the admin) shows within it, and the session is checked in full again (dispatch.live).
+LIVE_STAMP_SECONDS = env_int("LIVE_STAMP_SECONDS", 120)
 DISPATCH_POSITION_FRESH_MINUTES = env_int("DISPATCH_POSITION_FRESH_MINUTES", 30)
 DISPATCH_SWEEP_SECONDS = env_int("DISPATCH_SWEEP_SECONDS", 30)
 DISPATCH_BATCH_SECONDS = env_int("DISPATCH_BATCH_SECONDS", 10)  # regions in batched mode

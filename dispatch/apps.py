@@ -7,7 +7,11 @@ class DispatchConfig(AppConfig):
     verbose_name = _("Dispatch")
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
         from dispatch.handlers import register_offer_clocks, register_ticket_clocks
+        from dispatch.live import on_logged_out
 
         register_ticket_clocks()
         register_offer_clocks()
+        user_logged_out.connect(on_logged_out, dispatch_uid="dispatch.live.on_logged_out")

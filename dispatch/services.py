@@ -42,6 +42,7 @@ from dispatch.exceptions import (
     TicketChanged,
     TransitionNotAllowed,
 )
+from dispatch.live import technician_live_changed
 from dispatch.media import media_inspect
 from dispatch.models import (
     ALLOWED,
@@ -293,7 +294,9 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
     if Ticket.objects.filter(pk=ticket.pk, status=old).update(**updates) != 1:
         raise TicketChanged(ticket.number)
     _event(ticket=ticket, kind=TicketEvent.Kind.STATUS, at=now, by=by, reason=reason, old_status=old, new_status=to)
+    old_technician_id = ticket.technician_id
     ticket.refresh_from_db()
+    technician_live_changed(old_technician_id, ticket.technician_id)  # their phones' job lists
     binding_follow_ticket(ticket=ticket, old_status=old, new_status=to)  # privacy number, bound/released after commit
     clocks = deadline_list_open(subject=ticket)
     if to == S.ACCEPTED and not any(clock.kind == DeadlineKind.ARRIVAL for clock in clocks):
@@ -609,6 +612,7 @@ def _offer_create(
         score=score,
         explanation=explanation or {},
     )
+    technician_live_changed(technician_id)
     deadline_open(
         subject=offer,
         kind=DeadlineKind.OFFER_ACCEPT,
@@ -636,6 +640,7 @@ def _offer_close(*, offer: Offer, outcome: str, now, by=None, reason: str = "") 
     offer.answered_at = now
     offer.reason = reason[:200]
     offer.save(update_fields=["outcome", "answered_at", "reason"])
+    technician_live_changed(offer.technician_id)
     for clock in deadline_list_open(subject=offer):
         if outcome in (OfferOutcome.ACCEPTED, OfferOutcome.DECLINED):
             deadline_meet(deadline=clock, now=now)

@@ -19,6 +19,7 @@ from audit.services import access_log_record
 from config.exceptions import ApplicationError
 from dispatch import crypto
 from dispatch.forms import JobCompleteForm, OfferDeclineForm, PositionForm
+from dispatch.live import live_stamp_issue
 from dispatch.models import InsurancePlan, Offer, Technician, Ticket, TicketEvent, TicketStatus
 from dispatch.selectors import (
     offer_list_for_technician,
@@ -88,29 +89,38 @@ def _national(e164: str) -> str:
     )
 
 
-def _live_context(technician: Technician) -> dict:
+def _live_context(request, technician: Technician) -> dict:
+    # the stamp first, then the lists: a stamp never vouches for data read before it (dispatch.live)
+    stamp = live_stamp_issue(technician_id=technician.pk, session_key=request.session.session_key)
     offers = list(offer_list_for_technician(technician=technician))
     for offer in offers:
         offer.masked_phone = crypto.mask_phone(offer.ticket.customer.phone)
     jobs = list(ticket_list_for_technician(technician=technician))
     for job in jobs:
         job.next_step_label = STEP_LABELS.get(NEXT_STEP.get(job.status), "")
-    return {"offers": offers, "jobs": jobs, "decline_reasons": DECLINE_REASONS, "now": timezone.now()}
+    return {
+        "offers": offers,
+        "jobs": jobs,
+        "decline_reasons": DECLINE_REASONS,
+        "now": timezone.now(),
+        "live_stamp": stamp,
+    }
 
 
 @require_GET
 @technician_view
 def home(request, technician: Technician):
     """Duty toggle, location sharing, live offers and jobs in hand; the lists refresh themselves."""
-    context = {"technician": technician, **_live_context(technician)}
+    context = {"technician": technician, **_live_context(request, technician)}
     return render(request, "dispatch/technician/home.html", context)
 
 
 @require_GET
 @technician_view
 def home_live(request, technician: Technician):
-    """HTML fragment polled by the home page: offers and jobs, so a new offer shows up without a reload."""
-    return render(request, "dispatch/technician/_live.html", _live_context(technician))
+    """HTML fragment polled by the home page: offers and jobs, so a new offer shows up without a reload. While
+    nothing changed, dispatch.live.TechnicianLiveMiddleware answers the poll with 204 before it gets here."""
+    return render(request, "dispatch/technician/_live.html", _live_context(request, technician))
 
 
 @require_POST

@@ -24,12 +24,24 @@
     return !live.contains(document.activeElement) || document.activeElement.tagName !== "INPUT";
   };
 
+  // The offers poll sends back the stamp of the lists it shows; while nothing changed the server answers 204 No
+  // Content and htmx keeps the lists as they are (dispatch/live.py).
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    const live = document.getElementById("live");
+    if (!live || event.detail.elt !== live) return;
+    const mark = live.querySelector("[data-live-stamp]");
+    if (mark && mark.dataset.liveStamp) event.detail.headers["X-Live-Stamp"] = mark.dataset.liveStamp;
+  });
+
   const banner = document.getElementById("offline-banner");
   if (banner) {
     const show = function () { banner.hidden = false; };
     document.body.addEventListener("htmx:sendError", show);
     document.body.addEventListener("htmx:responseError", show);
-    document.body.addEventListener("htmx:afterSwap", function () { banner.hidden = true; });
+    // back online: any answer, a 204 "unchanged" included (it swaps nothing)
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.successful) banner.hidden = true;
+    });
   }
 
   // One tap, one request: buttons are disabled once the form is on its way (after the submitter's value is taken).

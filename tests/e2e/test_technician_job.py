@@ -42,6 +42,11 @@ def test_technician_takes_an_offer_through_to_a_completed_job_on_a_phone(phone, 
     log_in(page, "wang_technician")
     expect(page.get_by_test_id("no-offers")).to_be_visible()
     _fits_the_screen(page)
+    # while nothing changes, the poll sends back its stamp and is answered 204: the list stays as it is
+    with page.expect_response(lambda r: "/tech/live" in r.url and r.status == 204, timeout=15_000) as unchanged:
+        pass
+    assert unchanged.value.request.headers.get("x-live-stamp")
+    expect(page.get_by_test_id("no-offers")).to_be_visible()
 
     # a ticket taken on the phone, offered by auto-dispatch (what the worker runs after commit) to 王师傅
     ticket = ticket_create(
@@ -102,3 +107,20 @@ def test_technician_takes_an_offer_through_to_a_completed_job_on_a_phone(phone, 
     assert clocks["response"].met_at == ticket.responded_at
     assert Offer.objects.get(pk=offer.pk).outcome == "accepted"
     assert Ticket.objects.count() == 1
+
+
+def test_the_connection_lost_banner_goes_once_the_poll_gets_through_again(phone, wang):
+    """Back online, the next poll is a 204 "nothing changed": it swaps nothing, and the banner must still go."""
+    page = phone
+    log_in(page, "wang_technician")
+    expect(page.get_by_test_id("no-offers")).to_be_visible()
+    banner = page.locator("#offline-banner")
+
+    page.context.set_offline(True)
+    expect(banner).to_be_visible(timeout=15_000)
+    page.context.set_offline(False)
+    with page.expect_response(lambda r: "/tech/live" in r.url and r.status == 204, timeout=15_000):
+        pass
+
+    expect(banner).to_be_hidden()
+    expect(page.get_by_test_id("no-offers")).to_be_visible()
