@@ -77,7 +77,9 @@ class Servers:
         self.redis_socket = redis_socket
         # As the Procfile's `web`: sync workers, the access log on stdout (here into gunicorn.log).
         self.gunicorn_options = ("--workers", str(workers), "--worker-class", "sync", "--access-logfile", "-")
-        self.env = {**os.environ, **(env or {})}
+        # gunicorn reads ./gunicorn.conf.py; its max_requests would replace workers mid-phase, and the CPU of a
+        # replaced worker is lost to the per-process accounting below: no recycling in a benchmark.
+        self.env = {**os.environ, "WEB_MAX_REQUESTS": "0", **(env or {})}
         self.port = free_port()
         self.processes: dict[str, subprocess.Popen] = {}
 
