@@ -39,7 +39,7 @@ from dispatch.services import (
     ticket_wait_customer,
 )
 from regions.models import Division
-from regions.selectors import SEARCH_LIMIT, division_list_search, served_codes
+from regions.selectors import SEARCH_LIMIT, division_get, division_list_search, served_codes
 
 MAX_PAGE = 200
 MAX_ID = 2**63 - 1  # PostgreSQL bigint: a larger id is refused as input, not sent to the database
@@ -59,7 +59,9 @@ class ApiView(APIView):
     query_serializer = None
 
     def query(self, request) -> dict:
-        params = self.query_serializer(data=request.query_params)
+        # A plain dict, not the QueryDict: DRF reads an empty form value of an optional field as "not given", so
+        # ?region= would be accepted as no filter at all, where the schema (and a client's typo) wants a 400.
+        params = self.query_serializer(data=request.query_params.dict())
         params.is_valid(raise_exception=True)
         return params.validated_data
 
@@ -173,7 +175,7 @@ class TicketCreateInput(serializers.Serializer):
     )
 
     def validate_division(self, value: str) -> Division:
-        division = Division.objects.filter(code=value).first()
+        division = division_get(code=value)
         if division is None:
             raise serializers.ValidationError(_("Choose the county or town from the list."))
         return division

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "telephony",
     "webhooks",
     "privacy",
+    "configcache",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from dispatch.models import Technician, Ticket
 from regions.models import Division
+from regions.selectors import division_get
 
 
 class TicketForm(forms.Form):
@@ -29,7 +30,7 @@ class TicketForm(forms.Form):
     allow_duplicate = forms.BooleanField(label=_("Create a second ticket anyway"), required=False)
 
     def clean_division(self) -> Division:
-        division = Division.objects.filter(code=self.cleaned_data["division"]).first()
+        division = division_get(code=self.cleaned_data["division"])
         if division is None:
             raise forms.ValidationError(_("Choose the county or town from the list."))
         return division

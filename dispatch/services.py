@@ -341,11 +341,16 @@ def _ticket_transition(*, ticket: Ticket, to: str, by, now, reason: str = "", **
 
 @transaction.atomic
 def ticket_cancel(*, ticket: Ticket, by, reason: str, now=None) -> Ticket:
-    """Cancel an open ticket with a reason and stop its clocks; raises ReasonRequired or TransitionNotAllowed."""
+    """Cancel an open ticket with a reason and stop its clocks; a live offer is withdrawn, so it leaves the
+    technician's phone at once. Raises ReasonRequired or TransitionNotAllowed."""
     if not (reason or "").strip():
         raise ReasonRequired()
+    now = now or timezone.now()
     ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
-    return _ticket_transition(ticket=ticket, to=S.CANCELLED, by=by, now=now or timezone.now(), reason=reason.strip())
+    if S.CANCELLED not in ALLOWED[ticket.status]:
+        raise TransitionNotAllowed(ticket.status, S.CANCELLED)
+    _withdraw_pending(ticket=ticket, now=now, by=by)
+    return _ticket_transition(ticket=ticket, to=S.CANCELLED, by=by, now=now, reason=reason.strip())
 
 
 @transaction.atomic

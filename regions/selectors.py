@@ -1,6 +1,8 @@
+import copy
 import heapq
 from collections.abc import Iterable
 
+from configcache.memo import remembered
 from regions.catalogue import DivisionSummary, catalogue_index
 from regions.models import Division, ServiceArea
 
@@ -14,10 +16,22 @@ _LEVEL_ORDER = {
 }
 
 
+def division_get(*, code: str) -> Division | None:
+    """Return the division with this code, or None; the catalogue is remembered in the process until it changes
+    (configcache.memo), and each caller gets its own copy."""
+    division = remembered(("regions",), ("division", code), lambda: Division.objects.filter(code=code).first())
+    return copy.copy(division)
+
+
 def is_served(division: Division | DivisionSummary) -> bool:
-    """Return whether the division or one of its ancestors is an active service area."""
+    """Return whether the division or one of its ancestors is an active service area (remembered in the process until
+    a division or a service area changes: configcache.memo)."""
     codes = [*division.ancestor_codes, division.code]
-    return ServiceArea.objects.filter(division_id__in=codes, is_active=True).exists()
+    return remembered(
+        ("regions",),
+        ("served", division.code),
+        lambda: ServiceArea.objects.filter(division_id__in=codes, is_active=True).exists(),
+    )
 
 
 def served_codes(*, divisions: Iterable[Division | DivisionSummary]) -> set[str]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from configcache.memo import remembered
 from regions.models import Division
 from sla.exceptions import HandlerFailed, NoPolicyTarget
 from sla.models import Deadline, Heartbeat, Outbox, Pause, Policy, PolicyTarget
@@ -41,7 +42,17 @@ State = Deadline.State
 
 
 def _policy_targets(*, kinds: list[str], division_code: str, urgency: str) -> dict[str, PolicyTarget]:
-    """Return, per clock kind, the target of the most specific active policy (kinds with none are left out)."""
+    """Return, per clock kind, the target of the most specific active policy (kinds with none are left out);
+    remembered in the process until a policy or a division changes (configcache.memo). Do not change the targets."""
+    found = remembered(
+        ("regions", "sla"),
+        ("policy_targets", tuple(kinds), division_code, urgency),
+        lambda: _policy_targets_read(kinds=kinds, division_code=division_code, urgency=urgency),
+    )
+    return dict(found)
+
+
+def _policy_targets_read(*, kinds: list[str], division_code: str, urgency: str) -> dict[str, PolicyTarget]:
     chain: list[str] = []
     if division_code:
         ancestors = Division.objects.filter(code=division_code).values_list("ancestor_codes", flat=True).first()

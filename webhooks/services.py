@@ -20,6 +20,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
+from configcache.memo import remembered
 from dispatch.models import Ticket, TicketEvent, TicketStatus
 from webhooks.models import Delivery, EventType, Subscriber, WebhookEvent
 from webhooks.tasks import delivery_attempt_task
@@ -90,9 +91,7 @@ def webhook_event_record(*, event_type: str, payload: dict, now, subscribers=Non
     """Write the event and one delivery per active subscriber of its type in the caller's transaction, and queue the
     first attempts after commit; None (nothing written) when nobody subscribes."""
     if subscribers is None:
-        subscribers = list(
-            Subscriber.objects.filter(is_active=True, event_types__contains=[event_type]).values_list("pk", flat=True)
-        )
+        subscribers = _subscribers_by_type([event_type]).get(event_type, [])
     if not subscribers:
         return None
     event = WebhookEvent.objects.create(event_type=event_type, payload=payload, created_at=now)
@@ -115,7 +114,13 @@ def _enqueue_attempt(delivery_id: int) -> None:
 
 
 def _subscribers_by_type(types: list[str]) -> dict[str, list[int]]:
-    """Active subscribers of each of these event types, in one query; types nobody subscribes to are left out."""
+    """Active subscribers of each of these event types, in one query; types nobody subscribes to are left out.
+    Remembered in the process until a subscriber changes (configcache.memo)."""
+    found = remembered(("webhooks",), ("subscribers", tuple(types)), lambda: _subscribers_by_type_read(types))
+    return {event_type: list(ids) for event_type, ids in found.items()}
+
+
+def _subscribers_by_type_read(types: list[str]) -> dict[str, list[int]]:
     wanted: dict[str, list[int]] = {}
     rows = Subscriber.objects.filter(is_active=True, event_types__overlap=types).values_list("pk", "event_types")
     for pk, subscribed in rows.order_by("pk"):

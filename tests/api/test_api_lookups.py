@@ -54,6 +54,13 @@ def test_technician_status_counts_current_jobs(key_client, operator, wang, zhao,
     }
 
 
+@pytest.mark.parametrize("query", [{"region": ""}, {"region": "abc"}, {"on_duty": "maybe"}, {"limit": "0"}])
+def test_a_filter_given_empty_or_wrong_is_refused_not_ignored(key_client, wang, query):
+    response = key_client("technicians:read").get("/api/v1/technicians", query)
+
+    assert list(assert_error_shape(response, 400, "invalid")["extra"]["fields"]) == list(query)
+
+
 def test_complaint_filed_and_its_status_read(key_client, operator, wang, ticket, t0):
     job_through(ticket, technician=wang, operator=operator, at=t0)
     client = key_client("complaints:write", "complaints:read")

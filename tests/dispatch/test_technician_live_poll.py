@@ -8,7 +8,15 @@ from django.test import Client
 from django.urls import reverse
 
 from dispatch.models import Offer, Ticket, TicketStatus
-from dispatch.services import offer_accept, ticket_assign, ticket_create, ticket_offer, ticket_progress, ticket_reassign
+from dispatch.services import (
+    offer_accept,
+    ticket_assign,
+    ticket_cancel,
+    ticket_create,
+    ticket_offer,
+    ticket_progress,
+    ticket_reassign,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -86,6 +94,19 @@ def test_the_offer_goes_away_when_the_operator_gives_the_job_to_another_technici
     assert response.status_code == 200
     assert 'data-testid="no-offers"' in response.content.decode()
     assert Offer.objects.get(technician=wang).outcome == "withdrawn"
+
+
+def test_a_cancelled_ticket_leaves_the_phone_at_the_next_poll(
+    as_wang, wang, ticket, operator, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_offer(ticket=ticket, technician=wang, by=operator)
+    stamp = _stamp(_poll(as_wang))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_cancel(ticket=ticket, by=operator, reason="客户自己找到钥匙了")
+
+    assert 'data-testid="no-offers"' in _poll(as_wang, stamp).content.decode()
 
 
 def test_each_job_step_and_a_reassignment_change_the_job_list(

@@ -2,14 +2,16 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch.exceptions import ReasonRequired, TicketChanged, TransitionNotAllowed
+from dispatch.exceptions import OfferClosed, ReasonRequired, TicketChanged, TransitionNotAllowed
 from dispatch.models import Ticket, TicketEvent, TicketStatus
-from dispatch.selectors import ticket_clocks
+from dispatch.selectors import offer_list_for_technician, ticket_clocks
 from dispatch.services import (
     _ticket_transition,
     customer_phone_reveal,
+    offer_accept,
     ticket_cancel,
     ticket_create,
+    ticket_offer,
     ticket_resume,
     ticket_wait_customer,
 )
@@ -78,6 +80,19 @@ def test_cancelling_needs_a_reason_and_stops_every_clock(ticket, operator, t0):
     assert (cancelled.status, cancelled.cancelled_at) == ("cancelled", t0 + 2 * M)
     assert {c.state for c in ticket_clocks(ticket=cancelled).values()} == {Deadline.State.CANCELLED}
     assert cancelled.events.get(kind="status").reason == "客户自行解决"
+
+
+def test_cancelling_an_offered_ticket_withdraws_the_offer_and_its_accept_clock(ticket, operator, t0, wang):
+    offer = ticket_offer(ticket=ticket, technician=wang, by=operator, now=t0 + M)
+
+    ticket_cancel(ticket=ticket, by=operator, reason="客户自己找到钥匙了", now=t0 + 2 * M)
+
+    offer.refresh_from_db()
+    assert (offer.outcome, offer.answered_at) == ("withdrawn", t0 + 2 * M)
+    assert not offer_list_for_technician(technician=wang).exists()  # gone from the technician's phone
+    assert {d.state for d in Deadline.objects.filter(kind="offer_accept")} == {Deadline.State.CANCELLED}
+    with pytest.raises(OfferClosed):
+        offer_accept(offer=offer, by=wang.user, now=t0 + 3 * M)
 
 
 def test_revealing_the_phone_is_logged_with_who_and_why(ticket, operator, t0):
