@@ -38,6 +38,7 @@ from dispatch.services import (
     ticket_resume,
     ticket_wait_customer,
 )
+from regions.api.views import DivisionOutput
 from regions.models import Division
 from regions.selectors import SEARCH_LIMIT, division_get, division_list_search, served_codes
 
@@ -489,16 +490,7 @@ class RegionSearchApi(ApiView):
     required_scope = Scope.REGIONS_READ
     query_serializer = RegionSearchQuery
 
-    class OutputSerializer(serializers.Serializer):
-        code = serializers.CharField()
-        name = serializers.CharField()
-        level = serializers.CharField()
-        level_label = serializers.CharField()
-        path = serializers.CharField(source="full_name")
-        served = serializers.SerializerMethodField()
-
-        def get_served(self, division) -> bool:
-            return division.code in self.context["served"]
+    OutputSerializer = DivisionOutput  # the same rows as the console's type-ahead API
 
     @extend_schema(
         operation_id="regions_search",

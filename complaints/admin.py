@@ -1,19 +1,7 @@
 from django.contrib import admin
 
 from complaints.models import Complaint, EvidenceCheck
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Complaints change only through their services (reviewer workspace, technician phone, customer page)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from config.admin import ReadOnlyAdmin
 
 
 @admin.register(Complaint)

@@ -221,21 +221,18 @@ def _share(part: int, whole: int) -> float | None:
     return None if not whole else round(100.0 * part / whole, 1)
 
 
-def clock_summary(*, scope: Scope) -> list[dict]:
-    """Return, per ticket clock: met, breached, share met of those decided (%), warned, p50/p90 seconds to met (to the
-    minute, from the histograms).
-
-    Clocks still running or paused have no verdict yet, and cancelled tickets' clocks never get one: neither counts.
-    """
-    sums = {f"{kind}_{part}": Sum(f"{kind}_{part}") for kind in TICKET_CLOCKS for part in ("met", "breached", "warned")}
-    rows = rollup_list(scope=scope)
-    totals = rows.aggregate(**sums)
-    histograms: dict[str, dict[int, int]] = {kind: {} for kind in TICKET_CLOCKS}
-    for values in rows.values_list(*(f"{kind}_{part}" for kind in TICKET_CLOCKS for part in ("minutes", "counts"))):
-        for index, kind in enumerate(TICKET_CLOCKS):
+def _clock_rows(rows, kinds, *, cap: int) -> list[dict]:
+    """One row per clock kind from the rollup rows: met, breached, decided, share met (%), warned, and p50/p90 from
+    the summed 1-minute histograms (up to `cap` minutes)."""
+    totals = rows.aggregate(
+        **{f"{kind}_{part}": Sum(f"{kind}_{part}") for kind in kinds for part in ("met", "breached", "warned")}
+    )
+    histograms: dict[str, dict[int, int]] = {kind: {} for kind in kinds}
+    for values in rows.values_list(*(f"{kind}_{part}" for kind in kinds for part in ("minutes", "counts"))):
+        for index, kind in enumerate(kinds):
             histogram_add(histograms[kind], values[2 * index], values[2 * index + 1])
     result = []
-    for kind in TICKET_CLOCKS:
+    for kind in kinds:
         met, breached = totals[f"{kind}_met"] or 0, totals[f"{kind}_breached"] or 0
         row = {
             "kind": kind,
@@ -246,9 +243,18 @@ def clock_summary(*, scope: Scope) -> list[dict]:
             "share_met": _share(met, met + breached),
             "warned": totals[f"{kind}_warned"] or 0,
         }
-        _percentiles(row, "", histograms[kind])
+        _percentiles(row, "", histograms[kind], cap=cap)
         result.append(row)
     return result
+
+
+def clock_summary(*, scope: Scope) -> list[dict]:
+    """Return, per ticket clock: met, breached, share met of those decided (%), warned, p50/p90 seconds to met (to the
+    minute, from the histograms).
+
+    Clocks still running or paused have no verdict yet, and cancelled tickets' clocks never get one: neither counts.
+    """
+    return _clock_rows(rollup_list(scope=scope), TICKET_CLOCKS, cap=HISTOGRAM_MINUTES)
 
 
 def ticket_summary(*, scope: Scope) -> dict:
@@ -317,33 +323,7 @@ def _complaint_deadlines(*, scope: Scope, kind: str) -> QuerySet[Deadline]:
 def complaint_clock_summary(*, scope: Scope) -> list[dict]:
     """Return, per complaint clock (acknowledge, decide), the same row as clock_summary: met, breached, share met
     (%), warned, p50/p90 active seconds to met (to the minute; paused time, e.g. waiting for evidence, left out)."""
-    rows = rollup_list(scope=scope)
-    totals = rows.aggregate(
-        **{
-            f"{kind}_{part}": Sum(f"{kind}_{part}")
-            for kind in COMPLAINT_CLOCKS
-            for part in ("met", "breached", "warned")
-        }
-    )
-    histograms: dict[str, dict[int, int]] = {kind: {} for kind in COMPLAINT_CLOCKS}
-    for values in rows.values_list(*(f"{kind}_{part}" for kind in COMPLAINT_CLOCKS for part in ("minutes", "counts"))):
-        for index, kind in enumerate(COMPLAINT_CLOCKS):
-            histogram_add(histograms[kind], values[2 * index], values[2 * index + 1])
-    result = []
-    for kind in COMPLAINT_CLOCKS:
-        met, breached = totals[f"{kind}_met"] or 0, totals[f"{kind}_breached"] or 0
-        row = {
-            "kind": kind,
-            "label": DeadlineKind(kind).label,
-            "met": met,
-            "breached": breached,
-            "decided": met + breached,
-            "share_met": _share(met, met + breached),
-            "warned": totals[f"{kind}_warned"] or 0,
-        }
-        _percentiles(row, "", histograms[kind], cap=COMPLAINT_HISTOGRAM_MINUTES)
-        result.append(row)
-    return result
+    return _clock_rows(rollup_list(scope=scope), COMPLAINT_CLOCKS, cap=COMPLAINT_HISTOGRAM_MINUTES)
 
 
 def complaint_outcomes(*, complaints: QuerySet[Complaint]) -> dict:

@@ -243,14 +243,15 @@ def tickets(request):
     if not drill.is_valid() or (drill.cleaned_data["figure"] or "all") not in FIGURES:
         return HttpResponseBadRequest(_("Unknown figure."))
     d = drill.cleaned_data
-    facts = ticket_list_for_figure(
-        scope=scope,
-        figure=d["figure"] or "all",
-        day=d["day"],
-        hour=d["hour"],
-        technician_id=d["technician"],
-        key=d["key"],
-    )
+    selection = {
+        "scope": scope,
+        "figure": d["figure"] or "all",
+        "day": d["day"],
+        "hour": d["hour"],
+        "technician_id": d["technician"],
+        "key": d["key"],
+    }
+    facts = ticket_list_for_figure(**selection)
     if request.GET.get("export") == "csv":
         access_log_export(by=request.user, name="tickets", query=request.GET.urlencode(), scope=scope)
         return _csv(
@@ -258,14 +259,7 @@ def tickets(request):
             [_("Ticket"), _("Created"), _("Region"), _("Technician"), _("Status"), *TICKET_CLOCKS, _("Paused (min)")],
             (_ticket_row(fact) for fact in facts.iterator(chunk_size=2000)),
         )
-    known = ticket_count_for_figure(
-        scope=scope,
-        figure=d["figure"] or "all",
-        day=d["day"],
-        hour=d["hour"],
-        technician_id=d["technician"],
-        key=d["key"],
-    )
+    known = ticket_count_for_figure(**selection)
     page = CappedPaginator(facts, 100, known_count=known).get_page(request.GET.get("page"))
     if (d["figure"] or "").startswith("complaint"):
         complaints = complaint_map_for_tickets(ticket_ids=[fact.ticket_id for fact in page])
@@ -275,7 +269,7 @@ def tickets(request):
         "scope": scope,
         "form": form,
         "page": page,
-        "figure": d["figure"] or "all",
+        "figure": selection["figure"],
         "query": _query(
             scope, figure=d["figure"], day=d["day"], hour=d["hour"], technician=d["technician"], key=d["key"]
         ),

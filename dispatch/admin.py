@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdmin
 from dispatch.models import DispatchRule, DutyPeriod, InsurancePlan, InsurancePolicy, Offer, Skill, Technician
 
 
@@ -72,19 +73,10 @@ class DispatchRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(ReadOnlyAdmin):
     """Read-only: offers are made and answered by the dispatch services."""
 
     list_display = ["pk", "ticket", "technician", "mode", "offered_at", "expires_at", "outcome", "reason"]
     list_filter = ["outcome", "mode"]
     list_select_related = ["ticket", "technician"]
     search_fields = ["ticket__number", "technician__name"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -347,9 +347,7 @@ def ticket_cancel(*, ticket: Ticket, by, reason: str, now=None) -> Ticket:
         raise ReasonRequired()
     now = now or timezone.now()
     ticket = Ticket.objects.select_for_update(no_key=True).get(pk=ticket.pk)
-    if S.CANCELLED not in ALLOWED[ticket.status]:
-        raise TransitionNotAllowed(ticket.status, S.CANCELLED)
-    _withdraw_pending(ticket=ticket, now=now, by=by)
+    _withdraw_pending(ticket=ticket, now=now, by=by)  # undone with the rest if the cancel is not allowed
     return _ticket_transition(ticket=ticket, to=S.CANCELLED, by=by, now=now, reason=reason.strip())
 
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import ReadOnlyAdmin
 from sla.models import Deadline, Outbox, Pause, Policy, PolicyTarget
 from sla.services import policy_apply
 
@@ -39,7 +40,7 @@ class PauseInline(admin.TabularInline):
 
 
 @admin.register(Deadline)
-class DeadlineAdmin(admin.ModelAdmin):
+class DeadlineAdmin(ReadOnlyAdmin):
     """Read-only: clocks move only through the sla services."""
 
     list_display = ["pk", "kind", "subject_type", "subject_id", "cycle", "state", "due_at", "breached_at", "met_at"]
@@ -48,15 +49,6 @@ class DeadlineAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
     inlines = [PauseInline]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Outbox)

@@ -4,6 +4,7 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from config.admin import ReadOnlyAdmin
 from webhooks.models import Delivery, EventType, Subscriber
 from webhooks.services import delivery_retry_now, subscriber_create, subscriber_secret_rotate, subscriber_test_send
 
@@ -82,7 +83,7 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ReadOnlyAdmin):
     """The delivery log: read-only, with a "retry now" action."""
 
     list_display = [
@@ -115,15 +116,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description=_("payload"))
     def payload(self, obj: Delivery):
         return obj.event.payload
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Retry now"))
     def retry_now(self, request, queryset):

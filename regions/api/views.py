@@ -17,6 +17,20 @@ class CanViewDivisions(BasePermission):
         return request.user.has_perm("regions.view_division")
 
 
+class DivisionOutput(serializers.Serializer):
+    """A division found by the type-ahead, and whether we serve it (`served`: the set of served codes in context)."""
+
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.CharField()
+    level_label = serializers.CharField()
+    path = serializers.CharField(source="full_name")
+    served = serializers.SerializerMethodField()
+
+    def get_served(self, division: DivisionSummary) -> bool:
+        return division.code in self.context["served"]
+
+
 class DivisionSearchApi(APIView):
     """Type-ahead for the operator's address field: GET /api/regions/search?q=永和"""
 
@@ -30,16 +44,7 @@ class DivisionSearchApi(APIView):
         )
         limit = serializers.IntegerField(min_value=1, max_value=50, default=SEARCH_LIMIT)
 
-    class OutputSerializer(serializers.Serializer):
-        code = serializers.CharField()
-        name = serializers.CharField()
-        level = serializers.CharField()
-        level_label = serializers.CharField()
-        path = serializers.CharField(source="full_name")
-        served = serializers.SerializerMethodField()
-
-        def get_served(self, division: DivisionSummary) -> bool:
-            return division.code in self.context["served"]
+    OutputSerializer = DivisionOutput
 
     def get(self, request):
         params = self.InputSerializer(data=request.query_params)
