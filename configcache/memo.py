@@ -14,9 +14,15 @@ the data, and keys what it remembers by them:
 
 What is remembered is shared by every caller in the process: callers must not change it (`remembered` hands out what
 `compute` returned; copy before changing).
+
+A unit of work that makes several lookups and changes no configuration (creating a ticket: the division, its service
+area, the SLA policy, the webhook subscribers) reads the tokens once, inside `tokens_held()`: its lookups then see the
+configuration as of its first lookup, as if a change committed meanwhile had come a moment later.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 from django.db import connection
@@ -26,12 +32,34 @@ AREAS = ("regions", "sla", "webhooks")
 MAX_ENTRIES = 20_000  # per area set; a town-by-urgency memo of policies stays far below it
 
 _memo: dict[tuple[str, ...], tuple[tuple, dict]] = {}
+# Inside tokens_held(): the tokens read by the block's first lookup (empty until then).
+_held: ContextVar[dict[str, str] | None] = ContextVar("configcache_held", default=None)
+
+
+@contextmanager
+def tokens_held() -> Iterator[None]:
+    """Read the tokens once for all the lookups in this block. Only around work that changes no configuration table:
+    a change made inside the block would not be seen by its later lookups. Nested blocks share the outer one's."""
+    if _held.get() is not None:
+        yield
+        return
+    reset = _held.set({})
+    try:
+        yield
+    finally:
+        _held.reset(reset)
 
 
 def _tokens() -> dict[str, str]:
+    held = _held.get()
+    if held:
+        return held
     with connection.cursor() as cursor:
         cursor.execute("SELECT area, token FROM configcache_configversion")
-        return dict(cursor.fetchall())
+        tokens = dict(cursor.fetchall())
+    if held is not None:
+        held.update(tokens)
+    return tokens
 
 
 def remembered(areas: tuple[str, ...], key, compute: Callable[[], T]) -> T:

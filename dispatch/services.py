@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from audit.models import AccessLog
 from audit.services import access_log_record
 from config.exceptions import ApplicationError
+from configcache.memo import tokens_held
 from dispatch import crypto
 from dispatch.exceptions import (
     DuplicateOpenTicket,
@@ -129,32 +130,67 @@ MEETS = {
 
 def customer_get_or_create(*, phone: str, name: str = "") -> Customer:
     """Return the customer with this phone number, creating them if new; raises InvalidPhone."""
-    return _customer_get_or_create(phone=phone, name=name)[0]
-
-
-def _customer_get_or_create(*, phone: str, name: str) -> tuple[Customer, bool]:
     e164 = crypto.normalize_phone(phone)
     customer, created = Customer.objects.get_or_create(
         phone_index=crypto.phone_index(e164), defaults={"phone": e164, "name": name.strip()}
     )
-    if not created and name.strip() and not customer.name:
+    if not created:
+        _customer_name_fill(customer, name)
+    return customer
+
+
+def _customer_name_fill(customer: Customer, name: str) -> None:
+    if name.strip() and not customer.name:
         customer.name = name.strip()
         customer.save(update_fields=["name"])
-    return customer, created
 
 
-def _next_number(*, now) -> str:
-    """Issue the next ticket number of the day, 20261125-0042, with one atomic upsert."""
-    day = timezone.localdate(now)
-    table = TicketCounter._meta.db_table
+def _customer_for_ticket(*, phone: str, name: str) -> tuple[Customer, bool]:
+    """Return the caller and whether they were created now; a known caller's row is locked until commit (one ticket
+    creation per customer at a time: the free-inspection and duplicate checks must see each other). Raises InvalidPhone.
+
+    A new caller costs one statement, `INSERT … ON CONFLICT (phone_index) DO NOTHING`, instead of a read, a savepoint,
+    the insert and its release. A simultaneous call from the same number waits on the unique index until the first
+    transaction ends, then finds nothing inserted and reads (and locks) the committed row."""
+    e164 = crypto.normalize_phone(phone)
+    customer = Customer(phone_index=crypto.phone_index(e164), phone=e164, name=name.strip())
+    meta = Customer._meta
+    fields = [meta.get_field(field) for field in ("phone_index", "phone", "name", "created_at")]
+    values = [field.get_db_prep_save(field.pre_save(customer, add=True), connection) for field in fields]
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "  # noqa: S608 - table name from the model
-            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [day],
+            f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
+            f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({quote(fields[0].column)}) DO NOTHING "
+            f"RETURNING {quote(meta.pk.column)}",
+            values,
+        )
+        inserted = cursor.fetchone()
+    if inserted is not None:
+        customer.pk = inserted[0]
+        customer._state.adding, customer._state.db = False, connection.alias
+        return customer, True
+    customer = Customer.objects.select_for_update(no_key=True).get(phone_index=customer.phone_index)
+    _customer_name_fill(customer, name)
+    return customer, False
+
+
+def _number_issue(*, ticket: Ticket, now) -> str:
+    """Give the ticket the next number of the day, 20261125-0042, and return it: one statement that bumps the day's
+    counter (an atomic upsert, its row locked until commit) and writes the number into the ticket."""
+    day = timezone.localdate(now)
+    counters, tickets = TicketCounter._meta.db_table, Ticket._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH issued AS (INSERT INTO {counters} (day, last) VALUES (%s, 1) "  # noqa: S608 - names from the models
+            f"ON CONFLICT (day) DO UPDATE SET last = {counters}.last + 1 RETURNING last) "
+            f"UPDATE {tickets} SET number = %s || '-' || "
+            "lpad(issued.last::text, greatest(4, length(issued.last::text)), '0') "  # 0042, and 12345 past 9999
+            f"FROM issued WHERE {tickets}.id = %s RETURNING {tickets}.number",
+            [day, f"{day:%Y%m%d}", ticket.pk],
         )
         (number,) = cursor.fetchone()
-    return f"{day:%Y%m%d}-{number:04d}"
+    return number
 
 
 def _event(*, ticket: Ticket, kind: str, at, by=None, reason: str = "", **data) -> TicketEvent:
@@ -173,6 +209,7 @@ def _event(*, ticket: Ticket, kind: str, at, by=None, reason: str = "", **data) 
 
 
 @transaction.atomic
+@tokens_held()  # the division's service area, the SLA policy and the webhook subscribers: one read of the tokens
 def ticket_create(
     *,
     phone: str,
@@ -208,14 +245,12 @@ def ticket_create(
     if not allow_outside_area and not is_served(division):
         nearest = division_list_nearest_served(division=division)
         raise OutsideServiceArea(division.full_name, [d.full_name for d in nearest])
-    customer, is_new_caller = _customer_get_or_create(phone=phone, name=name)
+    customer, is_new_caller = _customer_for_ticket(phone=phone, name=name)
     if is_new_caller:
         # Created in this transaction: nobody else can see the row before we commit (a simultaneous call from the same
-        # number waits on the unique index and then finds our ticket), so there is no history to check or lock.
+        # number waits on the unique index and then finds our ticket), so there is no history to check.
         waived = True
     else:
-        # One ticket creation per customer at a time: the free-inspection and duplicate checks must see each other.
-        customer = Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
         open_tickets = customer.tickets.filter(status__in=OPEN_STATUSES).select_related("address")
         if not allow_duplicate:
             for open_ticket in open_tickets:
@@ -263,8 +298,7 @@ def ticket_create(
         division_code=division.code,
         urgency=urgency,
     )
-    ticket.number = _next_number(now=now)
-    Ticket.objects.filter(pk=ticket.pk).update(number=ticket.number)
+    ticket.number = _number_issue(ticket=ticket, now=now)
     # Recorded once the number is issued: the event (and its webhook) carries the real number.
     _event(ticket=ticket, kind=TicketEvent.Kind.CREATED, at=now, by=by, new_status=S.NEW, waived=waived)
     notification_queue(ticket=ticket, kind=Notification.Kind.RECEIVED, now=now, is_new_ticket=True)

@@ -17,6 +17,7 @@ from accounts.views import role_required
 from audit.models import AccessLog
 from audit.services import access_log_record
 from config.exceptions import ApplicationError
+from configcache.memo import tokens_held
 from dispatch import crypto
 from dispatch.exceptions import DuplicateOpenTicket, InvalidPhone, OutsideServiceArea
 from dispatch.forms import DispatchForm, ReasonForm, TicketForm
@@ -73,6 +74,7 @@ def _card_context(phone: str) -> dict:
 
 
 @role_required(Role.OPERATOR)
+@tokens_held()  # the form's division lookup and ticket_create's configuration share one read of the tokens
 def console(request):
     """Incoming call: look the caller up by number (?phone= from the telephony system too) and create the ticket."""
     phone = (request.POST.get("phone", "") if request.method == "POST" else request.GET.get("phone", "")).strip()

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, transaction
 
-from configcache.memo import forget_all
+from configcache.memo import forget_all, tokens_held
 from configcache.models import ConfigVersion
 from regions.models import Division, ServiceArea
 from regions.selectors import division_get, is_served
@@ -130,3 +130,41 @@ def test_a_division_is_looked_up_once_and_each_caller_gets_its_own_copy(yonghe, 
 
     Division.objects.filter(code="141032100").update(name="芝河镇（新）")  # a catalogue update
     assert division_get(code="141032100").name == "芝河镇（新）"
+
+
+def test_lookups_inside_tokens_held_read_the_tokens_once(yonghe, django_assert_num_queries):
+    town = Division.objects.get(code="141032100")
+    assert (
+        _response_target() == timedelta(minutes=30) and is_served(town) and division_get(code=town.code)
+    )  # remembered
+
+    with django_assert_num_queries(1), tokens_held():  # three lookups, one read of the tokens
+        assert _response_target() == timedelta(minutes=30)
+        assert is_served(town)
+        assert division_get(code="141032100").name == town.name
+        with tokens_held():  # a nested block shares the outer one's read
+            assert is_served(town)
+
+    with django_assert_num_queries(2):  # outside a block, each lookup reads the tokens again
+        assert _response_target() == timedelta(minutes=30)
+        assert is_served(town)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_block_sees_the_configuration_of_its_first_lookup_and_the_next_block_sees_the_change(yonghe):
+    town = Division.objects.get(code="141032100")
+
+    def switch_off_elsewhere():  # another process's committed change, in the middle of the block
+        ServiceArea.objects.filter(division_id="141032").update(is_active=False)
+        connection.close()
+
+    with tokens_held():
+        assert is_served(town)
+        thread = threading.Thread(target=switch_off_elsewhere)
+        thread.start()
+        thread.join()
+        assert is_served(town)  # as if the change had come a moment after the block
+
+    assert not is_served(town)
+    with tokens_held():
+        assert not is_served(town)

@@ -3,7 +3,7 @@ from datetime import timedelta
 import pytest
 
 from dispatch.exceptions import DuplicateOpenTicket, OutsideServiceArea
-from dispatch.models import Ticket, TicketEvent, TicketStatus
+from dispatch.models import Customer, Ticket, TicketCounter, TicketEvent, TicketStatus
 from dispatch.selectors import ticket_clocks
 from dispatch.services import ticket_cancel, ticket_create
 from regions.models import Division
@@ -33,6 +33,27 @@ def test_numbers_count_up_per_day_in_shanghai_time(ticket_input, operator, t0):
     third = ticket_create(**ticket_input, by=operator, now=next_day, allow_duplicate=True)
 
     assert [first.number, second.number, third.number] == ["20261126-0001", "20261126-0002", "20261127-0001"]
+
+
+def test_the_ten_thousandth_ticket_of_a_day_gets_five_digits(ticket_input, operator, t0):
+    TicketCounter.objects.create(day=t0.date(), last=9998)
+
+    first = ticket_create(**ticket_input, by=operator, now=t0)
+    second = ticket_create(**ticket_input, by=operator, now=t0, allow_duplicate=True)
+
+    assert [first.number, second.number] == ["20261126-9999", "20261126-10000"]
+    assert Ticket.objects.get(pk=second.pk).number == "20261126-10000"  # written to the row, not only returned
+
+
+def test_a_known_caller_keeps_their_row_and_gets_a_name_only_if_they_had_none(ticket_input, operator):
+    first = ticket_create(**{**ticket_input, "name": ""}, by=operator)
+
+    second = ticket_create(**{**ticket_input, "name": "李娜", "address_detail": "另一处 8 号"}, by=operator)
+    third = ticket_create(**{**ticket_input, "name": "王五", "address_detail": "第三处 9 号"}, by=operator)
+
+    assert first.customer_id == second.customer_id == third.customer_id
+    assert Customer.objects.count() == 1
+    assert Customer.objects.get().name == "李娜"  # filled by the second call, not overwritten by the third
 
 
 def test_locked_out_is_urgent(ticket_input, operator):
