@@ -11,7 +11,7 @@ from dispatch.fields import EncryptedTextField
 class Customer(models.Model):
     """A caller, identified by phone number; the number, name and addresses are encrypted at rest."""
 
-    phone_index = models.CharField(max_length=64, unique=True, help_text=_("HMAC of the E.164 number"))
+    phone_index = models.CharField(max_length=64, help_text=_("HMAC of the E.164 number"))
     phone = EncryptedTextField(_("phone"))
     name = EncryptedTextField(_("name"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -19,6 +19,8 @@ class Customer(models.Model):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
+        # A constraint rather than unique=True: only exact lookups, so no second (LIKE) index to keep up to date.
+        constraints = [models.UniqueConstraint(fields=["phone_index"], name="dispatch_customer_phone_unique")]
 
     def __str__(self) -> str:
         return f"customer #{self.pk}"
@@ -26,7 +28,7 @@ class Customer(models.Model):
 
 class Address(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
-    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+", db_index=False)
     detail = EncryptedTextField(_("street address"))
     # Where the address is, when known (the customer's browser on the public form, the telephony system, a map pick).
     lat = models.FloatField(null=True, blank=True)
@@ -36,6 +38,7 @@ class Address(models.Model):
     class Meta:
         verbose_name = _("address")
         verbose_name_plural = _("addresses")
+        indexes = [models.Index(fields=["division"], name="dispatch_address_division")]  # without a LIKE twin
 
     def __str__(self) -> str:
         return f"address #{self.pk}"
@@ -89,10 +92,10 @@ class Ticket(models.Model):
         NORMAL = "normal", _("Normal")
         URGENT = "urgent", _("Urgent")
 
-    number = models.CharField(_("number"), max_length=16, unique=True)
+    number = models.CharField(_("number"), max_length=16)  # unique: dispatch_ticket_number_unique
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="tickets")
     address = models.ForeignKey(Address, on_delete=models.PROTECT, related_name="tickets")
-    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+")
+    division = models.ForeignKey("regions.Division", on_delete=models.PROTECT, related_name="+", db_index=False)
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     category = models.CharField(_("problem"), max_length=16, choices=Category.choices)
     lock_brand = models.CharField(_("lock brand"), max_length=60, blank=True)
@@ -134,6 +137,7 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
         verbose_name=_("technician"),
+        db_index=False,  # dispatch_ticket_technician (technician, status) serves every lookup by technician
     )
     needs_manual_dispatch = models.BooleanField(
         _("needs manual dispatch"), default=False, help_text=_("Auto-dispatch found nobody or ran out of offers.")
@@ -153,7 +157,10 @@ class Ticket(models.Model):
     class Meta:
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
+        # Every index is paid for on each ticket created: no LIKE twins (numbers and division codes are looked up
+        # exactly) and no single-column index that a composite one already leads with.
         constraints = [
+            models.UniqueConstraint(fields=["number"], name="dispatch_ticket_number_unique"),
             # 首次免费上门检测: one free first inspection per customer, even for two tickets created at the same
             # moment; a cancelled ticket gives it back.
             models.UniqueConstraint(
@@ -176,6 +183,7 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"], name="dispatch_ticket_status"),
             models.Index(fields=["technician", "status"], name="dispatch_ticket_technician"),
+            models.Index(fields=["division"], name="dispatch_ticket_division"),
         ]
 
     def __str__(self) -> str:
@@ -199,7 +207,7 @@ class TicketEvent(models.Model):
         DISPATCH = "dispatch", _("Dispatch")
         MEDIA = "media", _("Photo or recording")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -293,7 +301,7 @@ class Notification(models.Model):
         EN_ROUTE = "en_route", _("Technician on the way")
         COMPLETED = "completed", _("Repair completed")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     body = models.CharField(max_length=300)
     created_at = models.DateTimeField()
