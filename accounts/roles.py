@@ -101,16 +101,21 @@ PERMISSIONS = {
 
 
 def user_roles(user: AbstractBaseUser) -> frozenset[str]:
-    """Return the role names of a signed-in user (superusers hold the admin role)."""
+    """Return the role names of a signed-in user (superusers hold the admin role); read once per user object (the
+    request's user comes with them: accounts.backends.RoleModelBackend)."""
     if not user.is_authenticated:
         return frozenset()
     cached = getattr(user, "_role_names", None)
     if cached is None:
-        cached = frozenset(user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
-        if user.is_superuser:
-            cached |= {Role.ADMIN}
-        user._role_names = cached
+        cached = user_roles_remember(user, user.groups.filter(name__in=Role.ALL).values_list("name", flat=True))
     return cached
+
+
+def user_roles_remember(user: AbstractBaseUser, group_names) -> frozenset[str]:
+    """Keep the roles read with the user (group names among Role.ALL) on the user object for user_roles()."""
+    roles = frozenset(group_names) | ({Role.ADMIN} if user.is_superuser else frozenset())
+    user._role_names = roles
+    return roles
 
 
 # Each role's own screen.

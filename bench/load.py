@@ -307,7 +307,7 @@ def _accounts(operators: int, technicians: int) -> tuple[list[str], list[str], l
         [Technician.skills.through(technician_id=t.pk, skill_id=s.pk) for t in profiles for s in skills]
     )
     store = import_module(settings.SESSION_ENGINE).SessionStore
-    backend = "django.contrib.auth.backends.ModelBackend"
+    backend = "accounts.backends.RoleModelBackend"
 
     def session_for(user) -> str:
         session = store()

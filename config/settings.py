@@ -350,7 +350,7 @@ MIDDLEWARE += [
     "audit.middleware.SessionLimitMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
-AUTHENTICATION_BACKENDS = ["audit.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["audit.backends.LockoutBackend", "accounts.backends.RoleModelBackend"]
 # Failed sign-ins are counted per username *and* address: a guesser cannot lock a whole call center out by trying
 # every name from one PC, and a user is locked only at the PC where someone guessed. Rows in the database, so an
 # administrator unlocks from the admin (Access attempts → delete) or with `manage.py axes_reset_username`.

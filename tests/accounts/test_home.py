@@ -149,3 +149,28 @@ def test_a_polling_fragment_whose_session_ran_out_sends_the_whole_page_to_login(
     assert response.status_code == 204
     assert response["HX-Redirect"] == "/login/?next=%2Fdispatch%2Fboard%2F%3Fprovince%3D140000"
     assert client.get("/dispatch/board/table")["Location"] == "/login/?next=/dispatch/board/table"
+
+
+def test_a_role_taken_away_or_a_deactivated_account_counts_from_the_next_request(client, operator):
+    client.force_login(operator)
+    assert client.get("/dispatch/console/").status_code == 200
+
+    operator.groups.clear()  # the administrator takes the role away while the operator is signed in
+    assert client.get("/dispatch/console/").status_code == 403
+
+    operator.groups.add(operator.groups.model.objects.get(name=Role.OPERATOR))
+    assert client.get("/dispatch/console/").status_code == 200
+
+    operator.is_active = False
+    operator.save(update_fields=["is_active"])
+    assert client.get("/dispatch/console/").status_code == 302  # signed out: to the sign-in page
+
+
+def test_a_signed_in_request_reads_the_user_and_their_roles_in_one_query(client, operator, django_assert_num_queries):
+    operator.groups.add(operator.groups.model.objects.get(name=Role.MANAGER))
+    client.force_login(operator)
+
+    with django_assert_num_queries(2):  # the session, then the user with their roles; no separate groups query
+        page = client.get("/").content.decode()
+
+    assert 'href="/dispatch/console/"' in page and 'href="/manager/"' in page
