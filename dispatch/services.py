@@ -130,22 +130,11 @@ MEETS = {
 
 def customer_get_or_create(*, phone: str, name: str = "") -> Customer:
     """Return the customer with this phone number, creating them if new; raises InvalidPhone."""
-    e164 = crypto.normalize_phone(phone)
-    customer, created = Customer.objects.get_or_create(
-        phone_index=crypto.phone_index(e164), defaults={"phone": e164, "name": name.strip()}
-    )
-    if not created:
-        _customer_name_fill(customer, name)
-    return customer
+    with transaction.atomic():
+        return _customer_get_or_create_locked(phone=phone, name=name)[0]
 
 
-def _customer_name_fill(customer: Customer, name: str) -> None:
-    if name.strip() and not customer.name:
-        customer.name = name.strip()
-        customer.save(update_fields=["name"])
-
-
-def _customer_for_ticket(*, phone: str, name: str) -> tuple[Customer, bool]:
+def _customer_get_or_create_locked(*, phone: str, name: str) -> tuple[Customer, bool]:
     """Return the caller and whether they were created now; a known caller's row is locked until commit (one ticket
     creation per customer at a time: the free-inspection and duplicate checks must see each other). Raises InvalidPhone.
 
@@ -171,7 +160,9 @@ def _customer_for_ticket(*, phone: str, name: str) -> tuple[Customer, bool]:
         customer._state.adding, customer._state.db = False, connection.alias
         return customer, True
     customer = Customer.objects.select_for_update(no_key=True).get(phone_index=customer.phone_index)
-    _customer_name_fill(customer, name)
+    if name.strip() and not customer.name:
+        customer.name = name.strip()
+        customer.save(update_fields=["name"])
     return customer, False
 
 
@@ -245,7 +236,7 @@ def ticket_create(
     if not allow_outside_area and not is_served(division):
         nearest = division_list_nearest_served(division=division)
         raise OutsideServiceArea(division.full_name, [d.full_name for d in nearest])
-    customer, is_new_caller = _customer_for_ticket(phone=phone, name=name)
+    customer, is_new_caller = _customer_get_or_create_locked(phone=phone, name=name)
     if is_new_caller:
         # Created in this transaction: nobody else can see the row before we commit (a simultaneous call from the same
         # number waits on the unique index and then finds our ticket), so there is no history to check.
