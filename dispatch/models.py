@@ -207,6 +207,7 @@ class TicketEvent(models.Model):
         DISPATCH = "dispatch", _("Dispatch")
         MEDIA = "media", _("Photo or recording")
 
+    # Indexed by dispatch_event_ticket (ticket, at).
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField()
     actor = models.ForeignKey(
@@ -301,6 +302,7 @@ class Notification(models.Model):
         EN_ROUTE = "en_route", _("Technician on the way")
         COMPLETED = "completed", _("Repair completed")
 
+    # Indexed by dispatch_notification_once (ticket, kind).
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     body = models.CharField(max_length=300)

@@ -49,7 +49,7 @@ from dispatch.services import (
     ticket_wait_customer,
 )
 from regions.models import Division
-from regions.selectors import division_list_search, served_codes
+from regions.selectors import division_get, division_list_search, served_codes
 
 STAFF = (Role.OPERATOR, Role.MANAGER)
 
@@ -112,7 +112,7 @@ def console(request):
             return redirect("dispatch:ticket", number=ticket.number)
     chosen = None
     if form.is_bound and form.data.get("division"):
-        chosen = Division.objects.filter(code=form.data["division"]).first()
+        chosen = division_get(code=form.data["division"])
     context = {
         "form": form,
         "phone": phone,
